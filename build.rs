@@ -1,0 +1,58 @@
+//! Reads what `openssl-sys` learnt about the linked OpenSSL (no header parsing) and turns it into
+//! cfgs, so the crate can say at compile time what the library can and cannot do.
+//!
+//! `openssl-sys` has `links = "openssl"` and prints `cargo:version_number` / `cargo:conf`, which
+//! reach a crate that depends on it directly as `DEP_OPENSSL_VERSION_NUMBER` / `DEP_OPENSSL_CONF`.
+
+use std::env;
+
+/// The oldest OpenSSL the crate supports: 1.1.1 brought TLS 1.3, `SSL_CTX_set_ciphersuites` and
+/// the min/max protocol version API that protocol ranges are built on (vendor-notes/README.md).
+const FLOOR: u64 = 0x1010_1000;
+
+fn main() {
+    for var in ["DEP_OPENSSL_VERSION_NUMBER", "DEP_OPENSSL_CONF", "DEP_OPENSSL_LIBRESSL_VERSION_NUMBER"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    for cfg in ["ossl111", "ossl300", "ossl320"] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    println!(
+        "cargo::rustc-check-cfg=cfg(osslconf, values(\"OPENSSL_NO_SSL3_METHOD\", \"OPENSSL_NO_PSK\", \"OPENSSL_NO_OCSP\", \"OPENSSL_NO_TLS1_METHOD\", \"OPENSSL_NO_TLS1_1_METHOD\"))"
+    );
+
+    if env::var_os("DEP_OPENSSL_LIBRESSL_VERSION_NUMBER").is_some() {
+        fail("LibreSSL is not supported: qsslsocket mirrors Qt's OpenSSL backend (see vendor-notes/README.md)");
+    }
+    let raw = env::var("DEP_OPENSSL_VERSION_NUMBER")
+        .unwrap_or_else(|_| fail("openssl-sys did not report DEP_OPENSSL_VERSION_NUMBER"));
+    let version = u64::from_str_radix(raw.trim(), 16)
+        .unwrap_or_else(|_| fail(&format!("unreadable DEP_OPENSSL_VERSION_NUMBER {raw:?}")));
+    if version < FLOOR {
+        fail(&format!(
+            "OpenSSL {version:#x} is older than the supported floor 1.1.1 (needs TLS 1.3 and the \
+             min/max protocol API); see vendor-notes/README.md"
+        ));
+    }
+    for (cfg, min) in [("ossl111", 0x1010_1000), ("ossl300", 0x3000_0000), ("ossl320", 0x3020_0000)] {
+        if version >= min {
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
+    let conf = env::var("DEP_OPENSSL_CONF").unwrap_or_default();
+    for flag in conf.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        if matches!(
+            flag,
+            "OPENSSL_NO_SSL3_METHOD" | "OPENSSL_NO_PSK" | "OPENSSL_NO_OCSP" | "OPENSSL_NO_TLS1_METHOD" | "OPENSSL_NO_TLS1_1_METHOD"
+        ) {
+            println!("cargo:rustc-cfg=osslconf=\"{flag}\"");
+        }
+    }
+    println!("cargo:rustc-env=QSSL_OPENSSL_BUILD_VERSION_NUMBER={version}");
+    println!("cargo:rustc-env=QSSL_OPENSSL_CONF={conf}");
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: qsslsocket: {message}");
+    std::process::exit(1);
+}

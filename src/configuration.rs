@@ -1,0 +1,377 @@
+//! `SslConfiguration` (Qt's `QSslConfiguration`): everything a socket's TLS session is built
+//! from, as a value type, plus the read-only fields of the session it produced.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::{
+    PeerVerifyMode, SslCertificate, SslCipher, SslKey, SslOption, SslProtocol,
+};
+
+/// The TLS settings of a socket or server (Qt: `QSslConfiguration`), and after a handshake the
+/// session's read-only facts (peer certificate and chain, cipher, protocol).
+///
+/// A socket copies the process-wide [`default_configuration`](SslConfiguration::default_configuration)
+/// when it is created; later changes to the default do not reach existing sockets.
+///
+/// # Examples
+/// ```
+/// use qsslsocket::{PeerVerifyMode, SslConfiguration, SslProtocol};
+///
+/// let mut config = SslConfiguration::default_configuration();
+/// config.set_protocol(SslProtocol::TlsV1_3);
+/// config.set_peer_verify_mode(PeerVerifyMode::VerifyPeer);
+/// assert_eq!(config.protocol(), SslProtocol::TlsV1_3);
+/// assert!(SslConfiguration::new().is_null());
+/// ```
+#[derive(Clone, Debug)]
+#[doc(alias = "QSslConfiguration")]
+pub struct SslConfiguration {
+    pub(crate) protocol: SslProtocol,
+    pub(crate) peer_verify_mode: PeerVerifyMode,
+    pub(crate) peer_verify_depth: i32,
+    pub(crate) peer_verify_name: String,
+    /// Leaf first, then any intermediates to send.
+    pub(crate) local_certificate_chain: Vec<SslCertificate>,
+    pub(crate) private_key: SslKey,
+    pub(crate) ca_certificates: Vec<SslCertificate>,
+    /// Where CA certificates loaded from files came from, for the verification audit.
+    pub(crate) ca_files: HashMap<SslCertificate, PathBuf>,
+    /// Qt's `allowRootCertOnDemandLoading`: system roots are looked up in the hashed directories
+    /// while verifying. Turned off by setting an explicit CA list.
+    pub(crate) allow_root_cert_on_demand_loading: bool,
+    pub(crate) ciphers: Vec<SslCipher>,
+    /// The string given to `set_ciphers_str`, handed to OpenSSL as is (see `engine::context`).
+    pub(crate) cipher_string: Option<String>,
+    pub(crate) ssl_options: u32,
+    pub(crate) allowed_next_protocols: Vec<Vec<u8>>,
+    pub(crate) session_ticket: Vec<u8>,
+    pub(crate) session_ticket_lifetime_hint: i32,
+    pub(crate) missing_certificate_is_fatal: bool,
+    pub(crate) handshake_must_interrupt_on_error: bool,
+    pub(crate) session: SessionInfo,
+}
+
+/// The read-only facts of a completed (or attempted) handshake.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SessionInfo {
+    pub(crate) peer_certificate: SslCertificate,
+    pub(crate) peer_certificate_chain: Vec<SslCertificate>,
+    pub(crate) session_cipher: SslCipher,
+    pub(crate) session_protocol: Option<SslProtocol>,
+    pub(crate) next_negotiated_protocol: Vec<u8>,
+}
+
+/// `QSslConfiguration::NextProtocolNegotiationStatus` for ALPN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NextProtocolNegotiationStatus {
+    /// No protocol was negotiated (none offered, or the handshake has not run).
+    NextProtocolNegotiationNone = 0,
+    /// The peers agreed on a protocol.
+    NextProtocolNegotiationNegotiated = 1,
+    /// The peers had no protocol in common.
+    NextProtocolNegotiationUnsupported = 2,
+}
+
+impl Default for SslConfiguration {
+    fn default() -> Self {
+        SslConfiguration::new()
+    }
+}
+
+impl PartialEq for SslConfiguration {
+    /// Compares every setting and session field, not where CA certificates were loaded from.
+    fn eq(&self, other: &Self) -> bool {
+        self.protocol == other.protocol
+            && self.peer_verify_mode == other.peer_verify_mode
+            && self.peer_verify_depth == other.peer_verify_depth
+            && self.peer_verify_name == other.peer_verify_name
+            && self.local_certificate_chain == other.local_certificate_chain
+            && self.private_key == other.private_key
+            && self.ca_certificates == other.ca_certificates
+            && self.allow_root_cert_on_demand_loading == other.allow_root_cert_on_demand_loading
+            && self.ciphers == other.ciphers
+            && self.cipher_string == other.cipher_string
+            && self.ssl_options == other.ssl_options
+            && self.allowed_next_protocols == other.allowed_next_protocols
+            && self.session_ticket == other.session_ticket
+            && self.session_ticket_lifetime_hint == other.session_ticket_lifetime_hint
+            && self.missing_certificate_is_fatal == other.missing_certificate_is_fatal
+            && self.handshake_must_interrupt_on_error == other.handshake_must_interrupt_on_error
+            && self.session == other.session
+    }
+}
+
+impl Eq for SslConfiguration {}
+
+impl SslConfiguration {
+    /// A null configuration: Qt's `QSslConfiguration()`, every field at its default (protocol
+    /// `SecureProtocols`, `AutoVerifyPeer`, no CA certificates, no ciphers: a socket using it
+    /// falls back to the defaults at handshake time).
+    pub fn new() -> SslConfiguration {
+        SslConfiguration {
+            protocol: SslProtocol::SecureProtocols,
+            peer_verify_mode: PeerVerifyMode::AutoVerifyPeer,
+            peer_verify_depth: 0,
+            peer_verify_name: String::new(),
+            local_certificate_chain: Vec::new(),
+            private_key: SslKey::default(),
+            ca_certificates: Vec::new(),
+            ca_files: HashMap::new(),
+            allow_root_cert_on_demand_loading: true,
+            ciphers: Vec::new(),
+            cipher_string: None,
+            ssl_options: SslOption::DEFAULT_MASK,
+            allowed_next_protocols: Vec::new(),
+            session_ticket: Vec::new(),
+            session_ticket_lifetime_hint: -1,
+            missing_certificate_is_fatal: false,
+            handshake_must_interrupt_on_error: false,
+            session: SessionInfo::default(),
+        }
+    }
+
+    /// Whether every field still has its `new()` value.
+    pub fn is_null(&self) -> bool {
+        *self == SslConfiguration::new()
+    }
+
+    /// The protocol (range) to negotiate. Default: `SecureProtocols` (TLS 1.2 and later).
+    pub fn protocol(&self) -> SslProtocol {
+        self.protocol
+    }
+
+    /// Sets the protocol (range). `TlsV1_0`/`TlsV1_1` and their `OrLater` forms lower OpenSSL's
+    /// security level to 0 for this configuration's context, because OpenSSL 3 allows those
+    /// versions at no higher level; `SecureProtocols` and the TLS 1.2+ values never change it.
+    pub fn set_protocol(&mut self, protocol: SslProtocol) {
+        self.protocol = protocol;
+    }
+
+    /// How the peer's certificate is requested and judged. Default: `AutoVerifyPeer`.
+    pub fn peer_verify_mode(&self) -> PeerVerifyMode {
+        self.peer_verify_mode
+    }
+
+    /// Sets how the peer's certificate is requested and judged.
+    pub fn set_peer_verify_mode(&mut self, mode: PeerVerifyMode) {
+        self.peer_verify_mode = mode;
+    }
+
+    /// The maximum chain depth OpenSSL verifies; 0 (the default) means no limit.
+    pub fn peer_verify_depth(&self) -> i32 {
+        self.peer_verify_depth
+    }
+
+    /// Sets the maximum verification depth. A negative depth is refused (the value is kept),
+    /// as in Qt.
+    pub fn set_peer_verify_depth(&mut self, depth: i32) {
+        if depth >= 0 {
+            self.peer_verify_depth = depth;
+        }
+    }
+
+    /// The name the peer's certificate is checked against and sent as SNI, when not empty.
+    pub fn peer_verify_name(&self) -> String {
+        self.peer_verify_name.clone()
+    }
+
+    /// Sets the name the peer's certificate is checked against (instead of the host given to
+    /// `connect_to_host*`).
+    pub fn set_peer_verify_name(&mut self, name: &str) {
+        self.peer_verify_name = name.to_owned();
+    }
+
+    /// The local certificate (the chain's first entry), null if none.
+    pub fn local_certificate(&self) -> SslCertificate {
+        self.local_certificate_chain.first().cloned().unwrap_or_default()
+    }
+
+    /// Sets the local certificate (replacing any chain).
+    pub fn set_local_certificate(&mut self, certificate: SslCertificate) {
+        self.local_certificate_chain = if certificate.is_null() { Vec::new() } else { vec![certificate] };
+    }
+
+    /// The local certificate chain: leaf first, then intermediates.
+    pub fn local_certificate_chain(&self) -> Vec<SslCertificate> {
+        self.local_certificate_chain.clone()
+    }
+
+    /// Sets the local certificate chain (leaf first). The extra certificates are sent to the
+    /// peer with the leaf.
+    pub fn set_local_certificate_chain(&mut self, chain: Vec<SslCertificate>) {
+        self.local_certificate_chain = chain.into_iter().filter(|c| !c.is_null()).collect();
+    }
+
+    /// The private key for the local certificate.
+    pub fn private_key(&self) -> SslKey {
+        self.private_key.clone()
+    }
+
+    /// Sets the private key for the local certificate.
+    pub fn set_private_key(&mut self, key: SslKey) {
+        self.private_key = key;
+    }
+
+    /// The CA certificates the peer is verified against (besides on-demand system roots).
+    pub fn ca_certificates(&self) -> Vec<SslCertificate> {
+        self.ca_certificates.clone()
+    }
+
+    /// Replaces the CA list. As in Qt 5.15/6 this switches off on-demand system roots for this
+    /// configuration.
+    pub fn set_ca_certificates(&mut self, certificates: Vec<SslCertificate>) {
+        self.ca_certificates = certificates.into_iter().filter(|c| !c.is_null()).collect();
+        self.ca_files.retain(|c, _| self.ca_certificates.contains(c));
+        self.allow_root_cert_on_demand_loading = false;
+    }
+
+    /// Appends one CA certificate; switches off on-demand system roots (Qt 5.15/6).
+    pub fn add_ca_certificate(&mut self, certificate: SslCertificate) {
+        if !certificate.is_null() {
+            self.ca_certificates.push(certificate);
+        }
+        self.allow_root_cert_on_demand_loading = false;
+    }
+
+    /// Appends CA certificates; switches off on-demand system roots (Qt 5.15/6).
+    pub fn add_ca_certificates(&mut self, certificates: &[SslCertificate]) {
+        self.ca_certificates.extend(certificates.iter().filter(|c| !c.is_null()).cloned());
+        self.allow_root_cert_on_demand_loading = false;
+    }
+
+    /// Loads CA certificates from `path` (a file, or a pattern for `Wildcard`/`RegExp`) and
+    /// appends them, keeping on-demand system roots. Returns false if nothing was loaded.
+    pub fn add_ca_certificates_from_path(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        format: crate::EncodingFormat,
+        syntax: crate::PatternSyntax,
+    ) -> bool {
+        let found = SslCertificate::from_path_with_origin(path.as_ref(), format, syntax);
+        if found.is_empty() {
+            return false;
+        }
+        for (certificate, file) in found {
+            self.ca_files.insert(certificate.clone(), file);
+            self.ca_certificates.push(certificate);
+        }
+        true
+    }
+
+    /// Whether system roots are looked up on demand during verification (Qt 6.0+ name).
+    pub(crate) fn allows_on_demand_roots(&self) -> bool {
+        self.allow_root_cert_on_demand_loading
+    }
+
+    /// The cipher list: what `set_ciphers` stored, or after `set_ciphers_str` what OpenSSL
+    /// resolved the string to. Empty means "the defaults at handshake time".
+    pub fn ciphers(&self) -> Vec<SslCipher> {
+        self.ciphers.clone()
+    }
+
+    /// Sets the cipher list. TLS 1.3 suites go to OpenSSL's TLS 1.3 list, the others to the
+    /// TLS 1.2 list; an empty list means the defaults.
+    pub fn set_ciphers(&mut self, ciphers: Vec<SslCipher>) {
+        self.ciphers = ciphers.into_iter().filter(|c| !c.is_null()).collect();
+        self.cipher_string = None;
+    }
+
+    /// Sets the ciphers from an OpenSSL cipher string. Unlike Qt, which only looked up exact
+    /// names, the string is handed to OpenSSL, so keywords (`HIGH:!aNULL`, `@STRENGTH`,
+    /// `@SECLEVEL=n`) work; exact names behave as in Qt (unknown ones dropped, order kept, a
+    /// string where nothing resolves leaves the defaults). See `crate::cipher`.
+    pub fn set_ciphers_str(&mut self, ciphers: &str) {
+        let resolved = crate::cipher::resolve_cipher_string(ciphers);
+        self.ciphers = resolved.ciphers;
+        self.cipher_string = resolved.openssl_string;
+    }
+
+    /// Turns an SSL option on or off.
+    pub fn set_ssl_option(&mut self, option: SslOption, on: bool) {
+        if on {
+            self.ssl_options |= option as u32;
+        } else {
+            self.ssl_options &= !(option as u32);
+        }
+    }
+
+    /// Whether an SSL option is on.
+    pub fn test_ssl_option(&self, option: SslOption) -> bool {
+        self.ssl_options & option as u32 != 0
+    }
+
+    /// The ALPN protocols offered (client) or accepted (server), in preference order.
+    pub fn allowed_next_protocols(&self) -> Vec<Vec<u8>> {
+        self.allowed_next_protocols.clone()
+    }
+
+    /// Sets the ALPN protocols to offer or accept.
+    pub fn set_allowed_next_protocols(&mut self, protocols: Vec<Vec<u8>>) {
+        self.allowed_next_protocols = protocols;
+    }
+
+    /// The ALPN protocol negotiated in the last handshake (empty if none).
+    pub fn next_negotiated_protocol(&self) -> Vec<u8> {
+        self.session.next_negotiated_protocol.clone()
+    }
+
+    /// Whether ALPN negotiated a protocol.
+    pub fn next_protocol_negotiation_status(&self) -> NextProtocolNegotiationStatus {
+        if !self.session.next_negotiated_protocol.is_empty() {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationNegotiated
+        } else if !self.allowed_next_protocols.is_empty() && self.session.session_protocol.is_some() {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationUnsupported
+        } else {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationNone
+        }
+    }
+
+    /// The serialized session of the last handshake (Qt 5.13's `sessionTicket()`), for
+    /// resuming it later, possibly in another process, with `set_session_ticket`. Empty unless
+    /// `SslOptionDisableSessionPersistence` is off and a session was established.
+    pub fn session_ticket(&self) -> Vec<u8> {
+        self.session_ticket.clone()
+    }
+
+    /// Sets a session saved by `session_ticket()`; the next client handshake offers it.
+    pub fn set_session_ticket(&mut self, ticket: Vec<u8>) {
+        self.session_ticket = ticket;
+    }
+
+    /// The lifetime hint the server gave with the session ticket, in seconds; -1 if none.
+    pub fn session_ticket_life_time_hint(&self) -> i32 {
+        self.session_ticket_lifetime_hint
+    }
+
+    /// Whether a server in `VerifyPeer` mode fails inside OpenSSL (an alert to the client) when
+    /// the client sends no certificate, instead of after the handshake (Qt 6).
+    pub fn missing_certificate_is_fatal(&self) -> bool {
+        self.missing_certificate_is_fatal
+    }
+
+    /// Sets [`missing_certificate_is_fatal`](Self::missing_certificate_is_fatal).
+    pub fn set_missing_certificate_is_fatal(&mut self, fatal: bool) {
+        self.missing_certificate_is_fatal = fatal;
+    }
+
+    /// The peer's certificate from the last handshake, null if none.
+    pub fn peer_certificate(&self) -> SslCertificate {
+        self.session.peer_certificate.clone()
+    }
+
+    /// The peer's certificate chain from the last handshake, leaf first.
+    pub fn peer_certificate_chain(&self) -> Vec<SslCertificate> {
+        self.session.peer_certificate_chain.clone()
+    }
+
+    /// The cipher of the last handshake, null if none.
+    pub fn session_cipher(&self) -> SslCipher {
+        self.session.session_cipher.clone()
+    }
+
+    /// The protocol version negotiated in the last handshake (`UnknownProtocol` if none).
+    pub fn session_protocol(&self) -> SslProtocol {
+        self.session.session_protocol.unwrap_or(SslProtocol::UnknownProtocol)
+    }
+}

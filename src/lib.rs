@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![doc(test(attr(deny(warnings))))]
+
+mod certificate;
+mod cipher;
+mod configuration;
+mod enums;
+mod error;
+mod key;
+
+pub use certificate::SslCertificate;
+pub use cipher::SslCipher;
+pub use configuration::{NextProtocolNegotiationStatus, SslConfiguration};
+pub use enums::{
+    AlternativeNameEntryType, DigestAlgorithm, EncodingFormat, KeyAlgorithm, KeyType, OpenMode,
+    ParseEnumError, PatternSyntax, PauseMode, PeerVerifyMode, SocketError, SocketOption,
+    SocketState, SslErrorKind, SslMode, SslOption, SslProtocol, SubjectInfo,
+};
+pub use error::SslError;
+pub use key::SslKey;
