@@ -78,3 +78,17 @@ impl SslCertificate {
             .collect()
     }
 }
+
+impl SslCertificate {
+    /// Parses every certificate in `data` (several for PEM, one for DER). Garbage gives an
+    /// empty list. (Skeleton; the certificate issue completes it.)
+    pub fn from_data(data: &[u8], format: crate::EncodingFormat) -> Vec<SslCertificate> {
+        match format {
+            crate::EncodingFormat::Pem => X509::stack_from_pem(data).unwrap_or_default(),
+            crate::EncodingFormat::Der => X509::from_der(data).into_iter().collect(),
+        }
+        .into_iter()
+        .map(SslCertificate::from_x509)
+        .collect()
+    }
+}

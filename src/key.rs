@@ -73,3 +73,19 @@ impl PartialEq for SslKey {
 }
 
 impl Eq for SslKey {}
+
+impl SslKey {
+    /// Loads a key. (Skeleton: unencrypted PEM private keys; the key issue completes it.)
+    pub fn new(
+        data: &[u8],
+        algorithm: KeyAlgorithm,
+        _format: crate::EncodingFormat,
+        key_type: KeyType,
+        _pass_phrase: &[u8],
+    ) -> SslKey {
+        match PKey::private_key_from_pem(data) {
+            Ok(k) => SslKey { material: Some(KeyMaterial::Private(k)), algorithm, key_type, error: String::new() },
+            Err(e) => SslKey { error: e.to_string(), ..SslKey::default() },
+        }
+    }
+}

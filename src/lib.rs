@@ -4,9 +4,12 @@
 mod certificate;
 mod cipher;
 mod configuration;
+mod defaults;
 mod enums;
 mod error;
 mod key;
+mod socket;
+mod verification;
 
 pub use certificate::SslCertificate;
 pub use cipher::SslCipher;
@@ -18,3 +21,4 @@ pub use enums::{
 };
 pub use error::SslError;
 pub use key::SslKey;
+pub use socket::SslSocket;
