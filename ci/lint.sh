@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/lib.sh
 
-step "cargo fmt --check" cargo fmt --check
+fmt_args=()
+if [ "${CI:-}" = true ]; then fmt_args=(-- --color=never); fi # rustfmt colours even into a log file
+step "cargo fmt --check" cargo fmt --check "${fmt_args[@]}"
 step "cargo clippy" cargo clippy "${CARGO_LOCKED[@]}" --all-targets -- -D warnings
 step "cargo doc" env RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -Dwarnings" \
     cargo doc "${CARGO_LOCKED[@]}" --no-deps
