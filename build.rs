@@ -11,7 +11,11 @@ use std::env;
 const FLOOR: u64 = 0x1010_1000;
 
 fn main() {
-    for var in ["DEP_OPENSSL_VERSION_NUMBER", "DEP_OPENSSL_CONF", "DEP_OPENSSL_LIBRESSL_VERSION_NUMBER"] {
+    for var in [
+        "DEP_OPENSSL_VERSION_NUMBER",
+        "DEP_OPENSSL_CONF",
+        "DEP_OPENSSL_LIBRESSL_VERSION_NUMBER",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     for cfg in ["ossl111", "ossl300", "ossl320"] {
@@ -22,7 +26,9 @@ fn main() {
     );
 
     if env::var_os("DEP_OPENSSL_LIBRESSL_VERSION_NUMBER").is_some() {
-        fail("LibreSSL is not supported: qsslsocket mirrors Qt's OpenSSL backend (see vendor-notes/README.md)");
+        fail(
+            "LibreSSL is not supported: qsslsocket mirrors Qt's OpenSSL backend (see vendor-notes/README.md)",
+        );
     }
     let raw = env::var("DEP_OPENSSL_VERSION_NUMBER")
         .unwrap_or_else(|_| fail("openssl-sys did not report DEP_OPENSSL_VERSION_NUMBER"));
@@ -34,7 +40,11 @@ fn main() {
              min/max protocol API); see vendor-notes/README.md"
         ));
     }
-    for (cfg, min) in [("ossl111", 0x1010_1000), ("ossl300", 0x3000_0000), ("ossl320", 0x3020_0000)] {
+    for (cfg, min) in [
+        ("ossl111", 0x1010_1000),
+        ("ossl300", 0x3000_0000),
+        ("ossl320", 0x3020_0000),
+    ] {
         if version >= min {
             println!("cargo:rustc-cfg={cfg}");
         }
@@ -43,7 +53,11 @@ fn main() {
     for flag in conf.split(',').map(str::trim).filter(|f| !f.is_empty()) {
         if matches!(
             flag,
-            "OPENSSL_NO_SSL3_METHOD" | "OPENSSL_NO_PSK" | "OPENSSL_NO_OCSP" | "OPENSSL_NO_TLS1_METHOD" | "OPENSSL_NO_TLS1_1_METHOD"
+            "OPENSSL_NO_SSL3_METHOD"
+                | "OPENSSL_NO_PSK"
+                | "OPENSSL_NO_OCSP"
+                | "OPENSSL_NO_TLS1_METHOD"
+                | "OPENSSL_NO_TLS1_1_METHOD"
         ) {
             println!("cargo:rustc-cfg=osslconf=\"{flag}\"");
         }

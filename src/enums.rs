@@ -525,17 +525,30 @@ mod tests {
         assert_eq!(SslProtocol::TlsV1_3OrLater as i32, 13);
         assert_eq!(SslProtocol::UnknownProtocol as i32, -1);
         assert_eq!(SocketError::SslInvalidUserDataError as i32, 21);
-        assert_eq!(format!("{:?}", SocketState::HostLookupState), "HostLookupState");
-        assert_eq!("AutoVerifyPeer".parse::<PeerVerifyMode>(), Ok(PeerVerifyMode::AutoVerifyPeer));
+        assert_eq!(
+            format!("{:?}", SocketState::HostLookupState),
+            "HostLookupState"
+        );
+        assert_eq!(
+            "AutoVerifyPeer".parse::<PeerVerifyMode>(),
+            Ok(PeerVerifyMode::AutoVerifyPeer)
+        );
         assert!("Nope".parse::<PeerVerifyMode>().is_err());
-        assert_eq!(SocketError::from_i32(13), Some(SocketError::SslHandshakeFailedError));
+        assert_eq!(
+            SocketError::from_i32(13),
+            Some(SocketError::SslHandshakeFailedError)
+        );
         assert_eq!(SocketError::from_i32(99), None);
         assert_eq!(OpenMode::ReadWrite.bits(), 3);
     }
 
     #[test]
     fn qt5_only_protocols_sit_outside_qt6_range() {
-        for p in [SslProtocol::SslV3, SslProtocol::SslV2, SslProtocol::TlsV1SslV3] {
+        for p in [
+            SslProtocol::SslV3,
+            SslProtocol::SslV2,
+            SslProtocol::TlsV1SslV3,
+        ] {
             assert!(p as i32 > SslProtocol::TlsV1_3OrLater as i32);
         }
     }

@@ -41,7 +41,10 @@ impl SslError {
     /// An error of `kind` about `certificate` (`None` for errors that concern no certificate).
     /// A null certificate is stored as `None`.
     pub fn new(kind: SslErrorKind, certificate: Option<SslCertificate>) -> SslError {
-        SslError { kind, certificate: certificate.filter(|c| !c.is_null()) }
+        SslError {
+            kind,
+            certificate: certificate.filter(|c| !c.is_null()),
+        }
     }
 
     /// The kind of error. Qt: `error()`.
@@ -118,7 +121,9 @@ pub(crate) fn error_text(kind: SslErrorKind) -> &'static str {
              current certificate"
         }
         NoPeerCertificate => "The peer did not present any certificate",
-        HostNameMismatch => "The host name did not match any of the valid hosts for this certificate",
+        HostNameMismatch => {
+            "The host name did not match any of the valid hosts for this certificate"
+        }
         NoSslSupport => "",
         CertificateBlacklisted => "The peer certificate is blacklisted",
         OcspNoResponseFound => "No OCSP status response found",
@@ -154,18 +159,48 @@ pub(crate) fn kind_from_x509_code(code: c_int) -> SslErrorKind {
     use openssl_sys as sys;
     const TABLE: &[(c_int, SslErrorKind)] = &[
         (sys::X509_V_OK, NoError),
-        (sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, UnableToGetIssuerCertificate),
-        (sys::X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE, UnableToDecryptCertificateSignature),
-        (sys::X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY, UnableToDecodeIssuerPublicKey),
-        (sys::X509_V_ERR_CERT_SIGNATURE_FAILURE, CertificateSignatureFailed),
+        (
+            sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+            UnableToGetIssuerCertificate,
+        ),
+        (
+            sys::X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE,
+            UnableToDecryptCertificateSignature,
+        ),
+        (
+            sys::X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY,
+            UnableToDecodeIssuerPublicKey,
+        ),
+        (
+            sys::X509_V_ERR_CERT_SIGNATURE_FAILURE,
+            CertificateSignatureFailed,
+        ),
         (sys::X509_V_ERR_CERT_NOT_YET_VALID, CertificateNotYetValid),
         (sys::X509_V_ERR_CERT_HAS_EXPIRED, CertificateExpired),
-        (sys::X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, InvalidNotBeforeField),
-        (sys::X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD, InvalidNotAfterField),
-        (sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, SelfSignedCertificate),
-        (sys::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, SelfSignedCertificateInChain),
-        (sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, UnableToGetLocalIssuerCertificate),
-        (sys::X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, UnableToVerifyFirstCertificate),
+        (
+            sys::X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD,
+            InvalidNotBeforeField,
+        ),
+        (
+            sys::X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD,
+            InvalidNotAfterField,
+        ),
+        (
+            sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
+            SelfSignedCertificate,
+        ),
+        (
+            sys::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+            SelfSignedCertificateInChain,
+        ),
+        (
+            sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+            UnableToGetLocalIssuerCertificate,
+        ),
+        (
+            sys::X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE,
+            UnableToVerifyFirstCertificate,
+        ),
         (sys::X509_V_ERR_CERT_REVOKED, CertificateRevoked),
         (sys::X509_V_ERR_INVALID_CA, InvalidCaCertificate),
         (sys::X509_V_ERR_PATH_LENGTH_EXCEEDED, PathLengthExceeded),
@@ -173,7 +208,10 @@ pub(crate) fn kind_from_x509_code(code: c_int) -> SslErrorKind {
         (sys::X509_V_ERR_CERT_UNTRUSTED, CertificateUntrusted),
         (sys::X509_V_ERR_CERT_REJECTED, CertificateRejected),
     ];
-    TABLE.iter().find(|(c, _)| *c == code).map_or(UnspecifiedError, |(_, k)| *k)
+    TABLE
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(UnspecifiedError, |(_, k)| *k)
 }
 
 #[cfg(test)]
@@ -196,9 +234,18 @@ mod tests {
     #[test]
     fn x509_codes_map_by_symbol() {
         use openssl_sys as sys;
-        assert_eq!(kind_from_x509_code(sys::X509_V_ERR_INVALID_CA), SslErrorKind::InvalidCaCertificate);
-        assert_eq!(kind_from_x509_code(sys::X509_V_ERR_CERT_CHAIN_TOO_LONG), SslErrorKind::UnspecifiedError);
-        assert_eq!(kind_from_x509_code(sys::X509_V_ERR_HOSTNAME_MISMATCH), SslErrorKind::UnspecifiedError);
+        assert_eq!(
+            kind_from_x509_code(sys::X509_V_ERR_INVALID_CA),
+            SslErrorKind::InvalidCaCertificate
+        );
+        assert_eq!(
+            kind_from_x509_code(sys::X509_V_ERR_CERT_CHAIN_TOO_LONG),
+            SslErrorKind::UnspecifiedError
+        );
+        assert_eq!(
+            kind_from_x509_code(sys::X509_V_ERR_HOSTNAME_MISMATCH),
+            SslErrorKind::UnspecifiedError
+        );
         #[cfg(ossl300)]
         assert_eq!(kind_from_x509_code(24), SslErrorKind::UnspecifiedError);
         assert_eq!(kind_from_x509_code(sys::X509_V_OK), SslErrorKind::NoError);

@@ -1,18 +1,21 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
 
+mod buffer;
 mod certificate;
 mod cipher;
 mod configuration;
 mod defaults;
+mod engine;
 mod enums;
 mod error;
+mod ffi;
 mod key;
 mod socket;
 mod verification;
 
 pub use certificate::SslCertificate;
-pub use cipher::SslCipher;
+pub use cipher::{CipherAvailability, CipherOperator, CipherReport, CipherReportEntry, CipherTokenKind, SslCipher};
 pub use configuration::{NextProtocolNegotiationStatus, SslConfiguration};
 pub use enums::{
     AlternativeNameEntryType, DigestAlgorithm, EncodingFormat, KeyAlgorithm, KeyType, OpenMode,
@@ -22,3 +25,6 @@ pub use enums::{
 pub use error::SslError;
 pub use key::SslKey;
 pub use socket::SslSocket;
+pub use verification::{
+    AnchorSource, AuditEntry, CertificateVerifier, IgnoreRule, VerificationReport,
+};

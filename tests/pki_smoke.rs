@@ -3,8 +3,8 @@ mod common;
 
 use common::pki::pki;
 use openssl::stack::Stack;
-use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509StoreContext;
+use openssl::x509::store::X509StoreBuilder;
 
 #[test]
 fn standard_chain_verifies_with_openssl() {
@@ -15,7 +15,9 @@ fn standard_chain_verifies_with_openssl() {
     let mut chain = Stack::new().unwrap();
     chain.push(p.intermediate.cert.clone()).unwrap();
     let mut ctx = X509StoreContext::new().unwrap();
-    let ok = ctx.init(&store, &p.leaf.cert, &chain, |c| c.verify_cert()).unwrap();
+    let ok = ctx
+        .init(&store, &p.leaf.cert, &chain, |c| c.verify_cert())
+        .unwrap();
     assert!(ok);
     assert!(!p.leaf.certificate().is_null());
     assert!(!p.leaf.ssl_key().is_null());

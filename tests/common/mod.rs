@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests (each test file does `mod common;`).
 #![allow(dead_code, unreachable_pub)]
 
+pub mod peer;
 pub mod pki;
+pub mod recorder;

@@ -1,0 +1,454 @@
+//! From an `SslConfiguration` to an OpenSSL `SslContext` (Qt: `QSslContext::initSslContext`).
+//!
+//! Contexts are expensive (0.5 ms, or 16 ms when a CA bundle is parsed) and connections are cheap
+//! (1 us), so one context is built per distinct configuration and role and shared by every socket
+//! that uses it: all sockets a server accepts, and client sockets with equal configurations.
+//! Sharing also makes session resumption work: the server's ticket keys and session cache live
+//! in the context, and client sessions are kept next to it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use once_cell::sync::Lazy;
+use openssl::error::ErrorStack;
+use openssl::sha::Sha256;
+use openssl::ssl::{
+    SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSession, SslSessionCacheMode,
+    SslVersion,
+};
+use openssl::x509::X509Ref;
+
+use crate::{SslConfiguration, SslOption, SslProtocol};
+
+use super::Role;
+
+/// How many distinct contexts are kept alive by the cache.
+const CACHE_LIMIT: usize = 64;
+
+/// A context shared by every connection with the same configuration and role, plus the client
+/// sessions remembered for resumption (keyed by peer name and port).
+pub(crate) struct SharedContext {
+    pub(crate) ctx: SslContext,
+    sessions: Mutex<HashMap<String, SslSession>>,
+}
+
+impl std::fmt::Debug for SharedContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedContext").finish_non_exhaustive()
+    }
+}
+
+impl SharedContext {
+    /// The session last established with `peer`, to offer for resumption.
+    pub(crate) fn session_for(&self, peer: &str) -> Option<SslSession> {
+        self.sessions.lock().ok()?.get(peer).cloned()
+    }
+
+    /// Remembers a resumable session for `peer`.
+    pub(crate) fn remember_session(&self, peer: &str, session: SslSession) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            if sessions.len() >= 1024 && !sessions.contains_key(peer) {
+                sessions.clear();
+            }
+            sessions.insert(peer.to_owned(), session);
+        }
+    }
+}
+
+/// Why a context could not be built: Qt's message (`SslInvalidUserDataError`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ContextError {
+    pub(crate) message: String,
+}
+
+impl ContextError {
+    fn new(message: impl Into<String>) -> ContextError {
+        ContextError {
+            message: message.into(),
+        }
+    }
+}
+
+static CACHE: Lazy<Mutex<HashMap<[u8; 32], Arc<SharedContext>>>> = Lazy::new(Default::default);
+
+/// The shared context for `config` in `role`, built on first use.
+/// `now` decides which CA certificates have expired (they are left out of the trust store);
+/// the engine never reads the clock itself.
+pub(crate) fn shared_context(
+    config: &SslConfiguration,
+    role: Role,
+    now: SystemTime,
+) -> Result<Arc<SharedContext>, ContextError> {
+    let key = fingerprint(config, role);
+    if let Some(found) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(found);
+    }
+    let ctx = build(config, role, &key, now)?;
+    let shared = Arc::new(SharedContext {
+        ctx,
+        sessions: Mutex::new(HashMap::new()),
+    });
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, shared.clone());
+    }
+    Ok(shared)
+}
+
+/// Number of contexts built so far in this process: lets tests check that sockets share them.
+pub(crate) fn cached_context_count() -> usize {
+    CACHE.lock().map(|c| c.len()).unwrap_or(0)
+}
+
+/// OpenSSL's `(min, max)` versions and whether the security level must drop to 0 for `protocol`.
+/// `Err` for protocols a TCP socket cannot use (DTLS, unknown) or this OpenSSL lacks.
+pub(crate) fn protocol_range(
+    protocol: SslProtocol,
+) -> Result<(Option<SslVersion>, Option<SslVersion>, bool), ContextError> {
+    use SslProtocol::*;
+    let v10 = Some(SslVersion::TLS1);
+    let v11 = Some(SslVersion::TLS1_1);
+    let v12 = Some(SslVersion::TLS1_2);
+    let v13 = Some(SslVersion::TLS1_3);
+    Ok(match protocol {
+        TlsV1_0 => (v10, v10, true),
+        TlsV1_1 => (v11, v11, true),
+        TlsV1_2 => (v12, v12, false),
+        TlsV1_3 => (v13, v13, false),
+        TlsV1_0OrLater => (v10, None, true),
+        TlsV1_1OrLater => (v11, None, true),
+        SecureProtocols | TlsV1_2OrLater => (v12, None, false),
+        TlsV1_3OrLater => (v13, None, false),
+        // Qt 6 keeps AnyProtocol at TLS 1.0 and up, but does not lower the security level for
+        // it: only an explicit request for an old protocol does.
+        AnyProtocol => (v10, None, false),
+        // Qt 5.15 maps TlsV1SslV3 like AnyProtocol; asking for it names TLS 1.0 explicitly.
+        TlsV1SslV3 => (v10, None, true),
+        SslV3 => {
+            if !crate::engine::probe::ssl3_compiled_in() {
+                return Err(ContextError::new(ssl3_missing_message()));
+            }
+            (Some(SslVersion::SSL3), Some(SslVersion::SSL3), true)
+        }
+        SslV2 => {
+            return Err(ContextError::new(
+                "Error creating SSL context (unsupported protocol: SSL 2.0 is not implemented by \
+                 any supported OpenSSL)",
+            ));
+        }
+        DtlsV1_0 | DtlsV1_0OrLater | DtlsV1_2 | DtlsV1_2OrLater | UnknownProtocol => {
+            return Err(ContextError::new(
+                "Attempted to use an unsupported protocol.",
+            ));
+        }
+    })
+}
+
+/// The error for `SslV3` on an OpenSSL built without it.
+pub(crate) fn ssl3_missing_message() -> String {
+    format!(
+        "Error creating SSL context (unsupported protocol: SSL 3.0 is not compiled into the linked \
+         {}; it was built with OPENSSL_NO_SSL3. Link an OpenSSL configured with `enable-ssl3 \
+         enable-ssl3-method` to talk to SSLv3 peers, see vendor-notes/)",
+        openssl::version::version()
+    )
+}
+
+fn build(
+    config: &SslConfiguration,
+    role: Role,
+    key: &[u8; 32],
+    now: SystemTime,
+) -> Result<SslContext, ContextError> {
+    let method = match role {
+        Role::Client => SslMethod::tls_client(),
+        Role::Server => SslMethod::tls_server(),
+    };
+    let mut b = SslContextBuilder::new(method).map_err(|e| {
+        ContextError::new(format!("Error creating SSL context ({})", openssl_text(&e)))
+    })?;
+
+    let (min, max, legacy) = protocol_range(config.protocol)?;
+    if legacy {
+        // OpenSSL 3 allows SSL 3.0, TLS 1.0 and TLS 1.1 only at security level 0 (their
+        // handshakes sign with SHA-1 / MD5-SHA1).
+        b.set_security_level(0);
+    }
+    b.set_min_proto_version(min)
+        .map_err(|_| ContextError::new("Error while setting the minimal protocol version"))?;
+    b.set_max_proto_version(max)
+        .map_err(|_| ContextError::new("Error while setting the maximum protocol version"))?;
+
+    apply_options(&mut b, config, role);
+    apply_ciphers(&mut b, config)?;
+    apply_local_identity(&mut b, config)?;
+    apply_trust(&mut b, config, now)?;
+
+    if config.peer_verify_depth > 0 {
+        b.set_verify_depth(config.peer_verify_depth as u32);
+    }
+    crate::ffi::openssl::set_dh_auto(&mut b);
+    apply_alpn(&mut b, config, role)?;
+    match role {
+        Role::Server => {
+            // Needed for resumption when client certificates are requested; any stable value
+            // unique to this configuration will do.
+            b.set_session_id_context(&key[..16]).map_err(|e| {
+                ContextError::new(format!("Error creating SSL context ({})", openssl_text(&e)))
+            })?;
+            b.set_session_cache_mode(SslSessionCacheMode::SERVER);
+        }
+        Role::Client => {
+            b.set_session_cache_mode(
+                SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE,
+            );
+        }
+    }
+    Ok(b.build())
+}
+
+fn apply_options(b: &mut SslContextBuilder, config: &SslConfiguration, role: Role) {
+    let mut set = SslOptions::ALL;
+    let mut clear = SslOptions::empty();
+    if config.test_ssl_option(SslOption::SslOptionDisableEmptyFragments) {
+        set |= SslOptions::DONT_INSERT_EMPTY_FRAGMENTS;
+    } else {
+        clear |= SslOptions::DONT_INSERT_EMPTY_FRAGMENTS;
+    }
+    if !config.test_ssl_option(SslOption::SslOptionDisableLegacyRenegotiation) {
+        set |= SslOptions::ALLOW_UNSAFE_LEGACY_RENEGOTIATION;
+    }
+    if config.test_ssl_option(SslOption::SslOptionDisableSessionTickets) {
+        set |= SslOptions::NO_TICKET;
+    }
+    if config.test_ssl_option(SslOption::SslOptionDisableCompression) {
+        set |= SslOptions::NO_COMPRESSION;
+    }
+    if role == Role::Server
+        && !config.test_ssl_option(SslOption::SslOptionDisableServerCipherPreference)
+    {
+        set |= SslOptions::CIPHER_SERVER_PREFERENCE;
+    }
+    b.set_options(set);
+    b.clear_options(clear);
+    // Idle connections give their 17 KB read and write buffers back (Qt 5+ does the same).
+    b.set_mode(
+        SslMode::RELEASE_BUFFERS
+            | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+            | SslMode::ENABLE_PARTIAL_WRITE,
+    );
+}
+
+fn apply_ciphers(b: &mut SslContextBuilder, config: &SslConfiguration) -> Result<(), ContextError> {
+    let lists = config.context_cipher_lists();
+    if lists.tls12.is_none() && lists.tls13.is_none() {
+        return Err(ContextError::new("Invalid or empty cipher list ()"));
+    }
+    let invalid = |e: ErrorStack| {
+        ContextError::new(format!(
+            "Invalid or empty cipher list ({})",
+            openssl_text(&e)
+        ))
+    };
+    if let Some(list) = &lists.tls12 {
+        b.set_cipher_list(list).map_err(invalid)?;
+    }
+    if let Some(list) = &lists.tls13 {
+        b.set_ciphersuites(list).map_err(invalid)?;
+    }
+    Ok(())
+}
+
+fn apply_local_identity(
+    b: &mut SslContextBuilder,
+    config: &SslConfiguration,
+) -> Result<(), ContextError> {
+    let Some(leaf) = config
+        .local_certificate_chain
+        .first()
+        .and_then(|c| c.as_x509())
+    else {
+        return Ok(());
+    };
+    let Some(key) = config.private_key.private_pkey() else {
+        return Err(ContextError::new(
+            "Cannot provide a certificate with no key",
+        ));
+    };
+    b.set_certificate(leaf).map_err(|e| {
+        ContextError::new(format!(
+            "Error loading local certificate, {}",
+            openssl_text(&e)
+        ))
+    })?;
+    for extra in config
+        .local_certificate_chain
+        .iter()
+        .skip(1)
+        .filter_map(|c| c.as_x509())
+    {
+        b.add_extra_chain_cert(extra.to_owned()).map_err(|e| {
+            ContextError::new(format!(
+                "Error loading local certificate, {}",
+                openssl_text(&e)
+            ))
+        })?;
+    }
+    b.set_private_key(key).map_err(|e| {
+        ContextError::new(format!("Error loading private key, {}", openssl_text(&e)))
+    })?;
+    b.check_private_key().map_err(|e| {
+        ContextError::new(format!(
+            "Private key does not certify public key, {}",
+            openssl_text(&e)
+        ))
+    })?;
+    Ok(())
+}
+
+fn apply_trust(
+    b: &mut SslContextBuilder,
+    config: &SslConfiguration,
+    now: SystemTime,
+) -> Result<(), ContextError> {
+    for ca in config.ca_certificates.iter().filter_map(|c| c.as_x509()) {
+        // Qt skips expired CA certificates (QTBUG-38896) so an expired root cannot anchor a chain.
+        if expired(ca, now) {
+            continue;
+        }
+        // A duplicate is not an error worth failing the handshake for.
+        let _ = b.cert_store_mut().add_cert(ca.to_owned());
+    }
+    if config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand() {
+        for dir in crate::defaults::on_demand_root_dirs() {
+            // A directory that vanished since start-up only loses its roots.
+            let _ = b.load_verify_locations(None, Some(dir));
+        }
+    }
+    Ok(())
+}
+
+fn expired(cert: &X509Ref, now: SystemTime) -> bool {
+    let Ok(now) = openssl::asn1::Asn1Time::from_unix(
+        now.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0) as _,
+    ) else {
+        return false;
+    };
+    cert.not_after() < now
+}
+
+fn apply_alpn(
+    b: &mut SslContextBuilder,
+    config: &SslConfiguration,
+    role: Role,
+) -> Result<(), ContextError> {
+    if config.allowed_next_protocols.is_empty() {
+        return Ok(());
+    }
+    let mut wire = Vec::new();
+    for p in config
+        .allowed_next_protocols
+        .iter()
+        .filter(|p| !p.is_empty() && p.len() < 256)
+    {
+        wire.push(p.len() as u8);
+        wire.extend_from_slice(p);
+    }
+    match role {
+        Role::Client => b.set_alpn_protos(&wire).map_err(|e| {
+            ContextError::new(format!(
+                "Error setting ALPN protocols ({})",
+                openssl_text(&e)
+            ))
+        }),
+        Role::Server => {
+            let server = wire;
+            b.set_alpn_select_callback(move |_, client| {
+                select_alpn(&server, client).ok_or(openssl::ssl::AlpnError::NOACK)
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The first of the server's protocols (wire format) that the client also offers, as a slice of
+/// the client's list (Qt's server preference, `SSL_select_next_proto`).
+fn select_alpn<'a>(server: &[u8], client: &'a [u8]) -> Option<&'a [u8]> {
+    fn entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
+        let mut rest = wire;
+        std::iter::from_fn(move || {
+            let (&len, tail) = rest.split_first()?;
+            let len = usize::from(len);
+            if tail.len() < len {
+                return None;
+            }
+            let (entry, tail) = tail.split_at(len);
+            rest = tail;
+            Some(entry)
+        })
+    }
+    entries(server).find_map(|wanted| entries(client).find(|offered| *offered == wanted))
+}
+
+/// A digest of everything that goes into the context, so equal configurations share one.
+fn fingerprint(config: &SslConfiguration, role: Role) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(&[role as u8]);
+    field(&(config.protocol as i32).to_le_bytes());
+    field(&config.peer_verify_depth.to_le_bytes());
+    field(&config.ssl_options.to_le_bytes());
+    field(&[
+        (config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand())
+            as u8,
+    ]);
+    let lists = config.context_cipher_lists();
+    field(lists.tls12.as_deref().unwrap_or("\0default").as_bytes());
+    field(lists.tls13.as_deref().unwrap_or("\0default").as_bytes());
+    for cert in config
+        .local_certificate_chain
+        .iter()
+        .filter_map(|c| c.as_x509())
+    {
+        field(&cert.to_der().unwrap_or_default());
+    }
+    if let Some(key) = config.private_key.private_pkey() {
+        field(&key.private_key_to_der().unwrap_or_default());
+    }
+    field(b"ca");
+    for cert in config.ca_certificates.iter().filter_map(|c| c.as_x509()) {
+        field(&cert.to_der().unwrap_or_default());
+    }
+    field(b"alpn");
+    for p in &config.allowed_next_protocols {
+        field(p);
+    }
+    h.finish()
+}
+
+/// Qt's rendering of OpenSSL's error queue: each entry as `ERR_error_string_n` prints it
+/// (`error:0A000410:SSL routines::sslv3 alert handshake failure`), joined by ", ".
+pub(crate) fn openssl_text(stack: &ErrorStack) -> String {
+    stack
+        .errors()
+        .iter()
+        .map(|e| {
+            format!(
+                "error:{:08X}:{}:{}:{}",
+                e.code(),
+                e.library().unwrap_or(""),
+                "",
+                e.reason().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

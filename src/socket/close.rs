@@ -1,0 +1,245 @@
+//! How connections end (Qt §1.7, §1.8): `disconnect_from_host` (flush, close_notify, FIN),
+//! `close`, `abort`, the peer closing, and the internal teardown they share.
+//!
+//! Deliberate differences from Qt: data that arrived before the peer closed stays readable
+//! (QTBUG-23607), and `close()` delivers close_notify, which Qt reports but does not send.
+
+use crate::{SocketError, SocketState, SslMode};
+
+use super::SslSocket;
+
+impl SslSocket {
+    /// Closes gracefully (Qt: `disconnectFromHost`): queued data is sent first, then
+    /// close_notify (after a completed handshake), then TCP is closed.
+    ///
+    /// While the host is looked up or TCP connects, the close is only noted: with
+    /// `connect_to_host_encrypted` the handshake completes, `encrypted` fires, queued data is
+    /// sent, and then the connection closes.
+    ///
+    /// # Signals
+    /// `state_changed(ClosingState)` at once (twice for a TLS connection, as in Qt), later
+    /// `encrypted_bytes_written` for the close_notify, `state_changed(UnconnectedState)`,
+    /// `read_channel_finished` and `disconnected`.
+    #[doc(alias = "disconnectFromHost")]
+    pub fn disconnect_from_host(&mut self) {
+        match self.state {
+            SocketState::UnconnectedState => return,
+            SocketState::HostLookupState | SocketState::ConnectingState => {
+                self.pending_close = true;
+                return;
+            }
+            _ => {}
+        }
+        if self.tcp.is_none() {
+            return;
+        }
+        let generation = self.generation;
+        self.set_state(SocketState::ClosingState);
+        if self.generation != generation {
+            return;
+        }
+        if !self.write_buf.is_empty() && self.mode != SslMode::UnencryptedMode {
+            // Sent once the handshake allows; then this runs again.
+            self.pending_close = true;
+            return;
+        }
+        if let Some(engine) = self.engine.as_mut() {
+            // Qt 5.15/6 send close_notify only after a complete handshake without fatal errors;
+            // unlike Qt, the crate also answers a close_notify the peer sent first.
+            engine.shutdown();
+            self.set_state(SocketState::ClosingState);
+            if self.generation != generation {
+                return;
+            }
+        }
+        // The rest happens as the socket is driven: flush, then `finish_close`.
+        self.drive();
+    }
+
+    /// Closes the device (Qt: `close`): pending data is flushed without blocking, close_notify is
+    /// sent after a complete handshake, the connection closes, and the read and write buffers are
+    /// cleared.
+    pub fn close(&mut self) {
+        if !self.open && self.state == SocketState::UnconnectedState {
+            return;
+        }
+        let generation = self.generation;
+        self.emit_about_to_close();
+        if self.generation != generation {
+            return;
+        }
+        self.best_effort_flush(true);
+        self.open = false;
+        let was_connected = self.state != SocketState::UnconnectedState;
+        self.teardown();
+        self.read_buf = Default::default();
+        self.write_buf = Default::default();
+        if was_connected {
+            self.announce_unconnected();
+        }
+    }
+
+    /// Closes at once (Qt: `abort`): pending data is discarded, no close_notify is sent.
+    /// Safe to call from any slot.
+    pub fn abort(&mut self) {
+        let was_open = self.open;
+        let was_connected = self.state != SocketState::UnconnectedState;
+        self.open = false;
+        self.teardown();
+        self.read_buf = Default::default();
+        self.write_buf = Default::default();
+        let generation = self.generation;
+        if was_connected {
+            self.announce_unconnected();
+            if self.generation != generation {
+                return;
+            }
+        }
+        if was_open {
+            self.emit_about_to_close();
+        }
+    }
+
+    /// After a fatal TLS error: send OpenSSL's alert if the socket takes it, then abort (Qt 6).
+    pub(super) fn abort_after_error(&mut self) {
+        self.best_effort_flush(false);
+        self.abort();
+    }
+
+    /// Qt's plain-socket `disconnectFromHost` after failed verification: FIN, no TLS alert.
+    pub(super) fn close_tcp_gracefully(&mut self) {
+        let generation = self.generation;
+        self.set_state(SocketState::ClosingState);
+        if self.generation != generation {
+            return;
+        }
+        self.best_effort_flush(false);
+        if let Some(tcp) = &self.tcp {
+            tcp.shutdown_write();
+        }
+        self.teardown();
+        self.announce_unconnected();
+    }
+
+    /// Our side is done (queued data and close_notify were sent): FIN and close.
+    pub(super) fn finish_close(&mut self) {
+        if let Some(tcp) = &self.tcp {
+            tcp.shutdown_write();
+        }
+        self.teardown();
+        self.announce_unconnected();
+    }
+
+    /// The peer closed (FIN or RST) or the connection broke. Everything that arrived before is
+    /// already decrypted into the read buffer and stays readable.
+    pub(super) fn connection_lost(&mut self, error: SocketError, text: &str) {
+        let (error, text) = match self.tcp_reset.take() {
+            Some(e) => super::tcp::transfer_error(&e),
+            None => (error, text),
+        };
+        if self.engine.as_ref().is_some_and(|e| e.is_handshake_done())
+            && self.peer_closed_cleanly.is_none()
+        {
+            self.peer_closed_cleanly = Some(false);
+        }
+        let generation = self.generation;
+        self.set_error_and_emit(error, text);
+        if self.generation != generation {
+            return;
+        }
+        if self.close_notify_reported {
+            // The peer closed cleanly; answer its close_notify if its socket still takes it.
+            if let Some(engine) = self.engine.as_mut() {
+                engine.shutdown();
+            }
+            self.best_effort_flush(false);
+        }
+        self.set_state(SocketState::ClosingState);
+        if self.generation != generation {
+            return;
+        }
+        self.teardown();
+        self.announce_unconnected();
+    }
+
+    /// Emits Qt's end-of-connection sequence.
+    fn announce_unconnected(&mut self) {
+        let generation = self.generation;
+        self.encrypted = false;
+        self.set_state(SocketState::UnconnectedState);
+        if self.generation != generation {
+            return;
+        }
+        self.emit_read_channel_finished();
+        if self.generation != generation {
+            return;
+        }
+        self.emit_disconnected();
+    }
+
+    /// Writes what the kernel takes right now, without blocking or emitting signals; with
+    /// `encrypt_queued`, queued plaintext and close_notify go too.
+    fn best_effort_flush(&mut self, encrypt_queued: bool) {
+        let Some(tcp) = self.tcp.as_ref() else { return };
+        while !self.plain_out.is_empty() {
+            match tcp.write(self.plain_out.as_slice()) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    self.plain_out.consume(n);
+                    self.totals.plaintext_written += n as u64;
+                }
+            }
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        if encrypt_queued && self.encrypted {
+            if let Ok(n) = engine.write_plaintext(self.write_buf.as_slice()) {
+                self.write_buf.consume(n);
+            }
+            engine.shutdown();
+        }
+        while !engine.outgoing().is_empty() {
+            match tcp.write(engine.outgoing()) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    engine.consume_outgoing(n);
+                    self.totals.ciphertext_written += n as u64;
+                }
+            }
+        }
+    }
+
+    /// Drops the TCP socket and the engine (keeping its session resumable) and per-connection
+    /// transport state. Invalidates any pump pass in progress.
+    pub(super) fn teardown(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if let Some(mut engine) = self.engine.take() {
+            engine.keep_session_resumable();
+        }
+        self.tcp = None;
+        self.lookup = None;
+        self.addresses.clear();
+        self.plain_out = Default::default();
+        self.tcp_eof = false;
+        self.tcp_reset = None;
+        self.paused = false;
+        self.pending_close = false;
+    }
+}
+
+impl Drop for SslSocket {
+    /// A socket dropped while closing still gets its queued ciphertext (and close_notify) out if
+    /// the kernel takes it without blocking; no signals are emitted.
+    fn drop(&mut self) {
+        if self.state == SocketState::ClosingState {
+            self.best_effort_flush(false);
+            if let Some(tcp) = &self.tcp {
+                tcp.shutdown_write();
+            }
+        }
+        if let Some(engine) = self.engine.as_mut() {
+            engine.keep_session_resumable();
+        }
+    }
+}

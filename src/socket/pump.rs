@@ -1,0 +1,365 @@
+//! One drive of the socket: Qt's `transmit()` with the plain `QTcpSocket` folded in. Moves
+//! plaintext into the engine, ciphertext to and from TCP, advances the handshake, decrypts, and
+//! notices the end of the connection — emitting the signals Qt emits at each point.
+
+use crate::engine::ReadOutcome;
+use crate::{SocketError, SocketState, SslMode};
+
+use super::SslSocket;
+use super::tcp::{self, ReadResult};
+
+/// How much is read from TCP per system call.
+const READ_CHUNK: usize = 64 * 1024;
+/// How much plaintext is decrypted per `SSL_read` call.
+const DECRYPT_CHUNK: usize = 16 * 1024;
+
+impl SslSocket {
+    /// Does all the work that can be done without blocking, emitting signals on the way.
+    /// Returns whether anything happened.
+    pub(crate) fn drive(&mut self) -> bool {
+        let generation = self.generation;
+        let before = (self.state, self.totals);
+        if self.state == SocketState::HostLookupState {
+            self.poll_lookup();
+        }
+        if self.generation == generation && self.state == SocketState::ConnectingState {
+            self.poll_connect();
+        }
+        if self.generation == generation
+            && matches!(
+                self.state,
+                SocketState::ConnectedState | SocketState::ClosingState
+            )
+        {
+            self.transmit();
+        }
+        (self.state, self.totals) != before || self.generation != generation
+    }
+
+    /// Qt's `transmit()`: repeat until nothing moves.
+    fn transmit(&mut self) {
+        let generation = self.generation;
+        for _ in 0..1024 {
+            let mut moved = self.encrypt_queued();
+            if self.generation != generation {
+                return;
+            }
+            match self.send_pending() {
+                Some(true) => moved = true,
+                Some(false) => {}
+                None => return,
+            }
+            if self.generation != generation {
+                return;
+            }
+            if self.our_close_complete() {
+                // Like Qt's plain socket: once our queued bytes (and close_notify) are out, the
+                // connection closes without waiting for the peer.
+                self.finish_close();
+                return;
+            }
+            moved |= self.receive();
+            if self.engine.is_some() && !self.encrypted && !self.paused {
+                moved |= self.step_handshake();
+                if self.generation != generation {
+                    return;
+                }
+            }
+            if self.encrypted || self.mode == SslMode::UnencryptedMode {
+                moved |= self.decrypt();
+                if self.generation != generation {
+                    return;
+                }
+            }
+            if self.tcp_eof && self.nothing_left_to_decrypt() {
+                self.connection_lost(
+                    SocketError::RemoteHostClosedError,
+                    "The remote host closed the connection",
+                );
+                return;
+            }
+            if !moved {
+                break;
+            }
+        }
+        self.release_idle_buffers();
+    }
+
+    /// Step 1: queued plaintext into the engine once encrypted. Emits `bytesWritten`.
+    fn encrypt_queued(&mut self) -> bool {
+        if !self.encrypted || self.write_buf.is_empty() {
+            return false;
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            return false;
+        };
+        let result = engine.write_plaintext(self.write_buf.as_slice());
+        match result {
+            Ok(0) => false,
+            Ok(n) => {
+                self.write_buf.consume(n);
+                self.totals.plaintext_written += n as u64;
+                let generation = self.generation;
+                self.emit_bytes_written(n as i64);
+                if self.generation == generation && self.pending_close && self.write_buf.is_empty()
+                {
+                    self.pending_close = false;
+                    self.disconnect_from_host();
+                }
+                true
+            }
+            Err(f) => {
+                self.set_error_and_emit(
+                    SocketError::SslInternalError,
+                    format!("Unable to write data: {}", f.reasons),
+                );
+                self.abort_after_error();
+                false
+            }
+        }
+    }
+
+    /// Step 2: raw plaintext (plain mode) and then ciphertext to TCP. Emits `bytesWritten`
+    /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
+    fn send_pending(&mut self) -> Option<bool> {
+        let mut moved = false;
+        for from_engine in [false, true] {
+            let mut sent = 0usize;
+            loop {
+                let Some(tcp) = self.tcp.as_ref() else {
+                    return Some(moved);
+                };
+                let data = if from_engine {
+                    match self.engine.as_ref() {
+                        Some(engine) => engine.outgoing(),
+                        None => break,
+                    }
+                } else {
+                    self.plain_out.as_slice()
+                };
+                if data.is_empty() {
+                    break;
+                }
+                match tcp.write(data) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        sent += n;
+                        if from_engine {
+                            if let Some(engine) = self.engine.as_mut() {
+                                engine.consume_outgoing(n);
+                            }
+                        } else {
+                            self.plain_out.consume(n);
+                        }
+                    }
+                    Err(e) => {
+                        let (kind, text) = tcp::transfer_error(&e);
+                        self.connection_lost(kind, text);
+                        return None;
+                    }
+                }
+            }
+            if sent > 0 {
+                moved = true;
+                self.written_count += 1;
+                self.totals.ciphertext_written += if self.mode == SslMode::UnencryptedMode {
+                    0
+                } else {
+                    sent as u64
+                };
+                let generation = self.generation;
+                if self.mode == SslMode::UnencryptedMode {
+                    self.totals.plaintext_written += sent as u64;
+                    self.emit_bytes_written(sent as i64);
+                } else {
+                    self.emit_encrypted_bytes_written(sent as i64);
+                }
+                if self.generation != generation {
+                    return None;
+                }
+            }
+        }
+        Some(moved)
+    }
+
+    /// Step 3: bytes from TCP, into the engine (TLS modes) or the read buffer (plain mode),
+    /// as far as the read buffer limit allows.
+    fn receive(&mut self) -> bool {
+        let mut moved = false;
+        while !self.tcp_eof && self.may_receive() {
+            let Some(tcp) = self.tcp.as_ref() else { break };
+            let plain = self.mode == SslMode::UnencryptedMode || self.engine.is_none();
+            let result = if plain {
+                let spare = self.read_buf.spare(READ_CHUNK);
+                let r = tcp.read(spare);
+                if let ReadResult::Data(n) = r {
+                    self.read_buf.commit(n);
+                    self.totals.plaintext_read += n as u64;
+                }
+                r
+            } else {
+                let Some(engine) = self.engine.as_mut() else {
+                    break;
+                };
+                let r = tcp.read(engine.ciphertext_spare(READ_CHUNK));
+                if let ReadResult::Data(n) = r {
+                    engine.commit_ciphertext(n);
+                    self.totals.ciphertext_read += n as u64;
+                }
+                r
+            };
+            match result {
+                ReadResult::Data(n) => {
+                    moved = true;
+                    if plain {
+                        self.plain_data_arrived = true;
+                    }
+                    if n < READ_CHUNK {
+                        break;
+                    }
+                }
+                ReadResult::WouldBlock => break,
+                ReadResult::Eof => {
+                    self.tcp_eof = true;
+                    if let Some(engine) = self.engine.as_mut() {
+                        engine.handle_transport_eof();
+                    }
+                    moved = true;
+                }
+                ReadResult::Error(e) => {
+                    // A reset: whatever arrived before it is still decrypted and kept.
+                    self.tcp_eof = true;
+                    self.tcp_reset = Some(e);
+                    if let Some(engine) = self.engine.as_mut() {
+                        engine.handle_transport_eof();
+                    }
+                    moved = true;
+                }
+            }
+        }
+        moved
+    }
+
+    /// Reads what TCP has into the engine, for the direct `io::Read` path.
+    pub(super) fn receive_ciphertext(&mut self) -> bool {
+        self.receive()
+    }
+
+    pub(super) fn may_receive(&self) -> bool {
+        let limit = self.read_buffer_size;
+        if limit <= 0 {
+            return true;
+        }
+        if self.mode == SslMode::UnencryptedMode {
+            return (self.read_buf.len() as i64) < limit;
+        }
+        // Qt keeps reading while the handshake runs, then honours the limit.
+        !self.encrypted || (self.read_buf.len() as i64) < limit
+    }
+
+    /// Step 5: decrypt what the engine can, emit `readyRead` once per pass with new data. In
+    /// plain mode, announce data that `receive` put in the read buffer.
+    fn decrypt(&mut self) -> bool {
+        let generation = self.generation;
+        if self.mode == SslMode::UnencryptedMode || self.engine.is_none() {
+            if std::mem::take(&mut self.plain_data_arrived) {
+                self.emit_ready_read();
+                return self.generation == generation;
+            }
+            return false;
+        }
+        let mut got = 0usize;
+        let mut close_notify = false;
+        let mut failure = None;
+        while let Some(engine) = self.engine.as_mut() {
+            if self.read_buffer_size > 0 && self.read_buf.len() as i64 >= self.read_buffer_size {
+                break;
+            }
+            let spare = self.read_buf.spare(DECRYPT_CHUNK);
+            match engine.read_plaintext(&mut spare[..DECRYPT_CHUNK]) {
+                ReadOutcome::Data(n) => {
+                    self.read_buf.commit(n);
+                    got += n;
+                }
+                ReadOutcome::NeedInput | ReadOutcome::Truncated => break,
+                ReadOutcome::CloseNotify => {
+                    close_notify = !self.close_notify_reported;
+                    break;
+                }
+                ReadOutcome::Failed(f) => {
+                    failure = Some(f);
+                    break;
+                }
+            }
+        }
+        if let Some(engine) = self.engine.as_ref() {
+            engine.refresh_session();
+        }
+        if got > 0 {
+            self.totals.plaintext_read += got as u64;
+            self.emit_ready_read();
+            if self.generation != generation {
+                return true;
+            }
+        }
+        if let Some(f) = failure {
+            self.set_error_and_emit(
+                SocketError::SslInternalError,
+                format!("Error while reading: {}", f.reasons),
+            );
+            if self.generation == generation {
+                self.abort_after_error();
+            }
+            return true;
+        }
+        if close_notify {
+            // Qt reports the peer's close_notify as an error but leaves the connection up; the
+            // TCP close that normally follows reports RemoteHostClosedError again.
+            self.close_notify_reported = true;
+            self.peer_closed_cleanly = Some(true);
+            self.set_error_and_emit(
+                SocketError::RemoteHostClosedError,
+                "The TLS/SSL connection has been closed",
+            );
+            return true;
+        }
+        got > 0
+    }
+
+    fn nothing_left_to_decrypt(&self) -> bool {
+        match &self.engine {
+            None => true,
+            Some(engine) => {
+                engine.pending_ciphertext_in() == 0
+                    || engine.failure().is_some()
+                    || engine.close_notify_received()
+                    || !self.may_decrypt_more()
+            }
+        }
+    }
+
+    /// Whether the read limit lets more be decrypted (otherwise pending ciphertext waits).
+    fn may_decrypt_more(&self) -> bool {
+        self.read_buffer_size <= 0 || (self.read_buf.len() as i64) < self.read_buffer_size
+    }
+
+    fn our_close_complete(&self) -> bool {
+        self.state == SocketState::ClosingState
+            && !self.pending_close
+            && self.write_buf.is_empty()
+            && self.outgoing_empty()
+    }
+
+    pub(super) fn outgoing_empty(&self) -> bool {
+        self.plain_out.is_empty() && self.engine.as_ref().is_none_or(|e| e.outgoing().is_empty())
+    }
+
+    fn release_idle_buffers(&mut self) {
+        self.read_buf.release();
+        self.write_buf.release();
+        self.plain_out.release();
+        if let Some(engine) = self.engine.as_mut() {
+            engine.release_buffers();
+        }
+    }
+}
