@@ -87,12 +87,23 @@ impl Spec {
 
     /// A CA certificate (basicConstraints CA:TRUE, keyCertSign).
     pub fn ca(cn: &str) -> Spec {
-        Spec { dns: Vec::new(), ca: true, eku: Vec::new(), not_after_days: 3650, ..Spec::leaf(cn) }
+        Spec {
+            dns: Vec::new(),
+            ca: true,
+            eku: Vec::new(),
+            not_after_days: 3650,
+            ..Spec::leaf(cn)
+        }
     }
 
     /// A self-signed server certificate like Qt's test `fluke.cert`: CA:TRUE, no SAN.
     pub fn self_signed(cn: &str) -> Spec {
-        Spec { dns: Vec::new(), ca: true, eku: Vec::new(), ..Spec::leaf(cn) }
+        Spec {
+            dns: Vec::new(),
+            ca: true,
+            eku: Vec::new(),
+            ..Spec::leaf(cn)
+        }
     }
 
     pub fn dns(mut self, names: &[&str]) -> Spec {
@@ -100,7 +111,10 @@ impl Spec {
         self
     }
     pub fn ips(mut self, ips: &[&str]) -> Spec {
-        self.ips = ips.iter().map(|s| s.parse().expect("test IP literal")).collect();
+        self.ips = ips
+            .iter()
+            .map(|s| s.parse().expect("test IP literal"))
+            .collect();
         self
     }
     pub fn emails(mut self, emails: &[&str]) -> Spec {
@@ -163,7 +177,13 @@ impl Identity {
             openssl::pkey::Id::EC => KeyAlgorithm::Ec,
             _ => KeyAlgorithm::Rsa,
         };
-        let key = SslKey::new(&self.key_pem(), algorithm, EncodingFormat::Pem, KeyType::PrivateKey, b"");
+        let key = SslKey::new(
+            &self.key_pem(),
+            algorithm,
+            EncodingFormat::Pem,
+            KeyType::PrivateKey,
+            b"",
+        );
         assert!(!key.is_null(), "minted key must load");
         key
     }
@@ -221,10 +241,17 @@ pub fn pki() -> &'static Pki {
     PKI.get_or_init(|| {
         let root = mint(&Spec::ca("qsslsocket Test Root CA"), None);
         let intermediate = mint(&Spec::ca("qsslsocket Test Intermediate CA"), Some(&root));
-        let localhost = || Spec::leaf("localhost").dns(&["localhost"]).ips(&["127.0.0.1", "::1"]);
+        let localhost = || {
+            Spec::leaf("localhost")
+                .dns(&["localhost"])
+                .ips(&["127.0.0.1", "::1"])
+        };
         Pki {
             leaf: mint(&localhost(), Some(&intermediate)),
-            client: mint(&Spec::leaf("Test Client").dns(&[]).eku(&[Eku::ClientAuth]), Some(&intermediate)),
+            client: mint(
+                &Spec::leaf("Test Client").dns(&[]).eku(&[Eku::ClientAuth]),
+                Some(&intermediate),
+            ),
             expired: mint(&localhost().validity(-30, -1), Some(&intermediate)),
             not_yet_valid: mint(&localhost().validity(10, 375), Some(&intermediate)),
             wrong_host: mint(&Spec::leaf("wrong.example"), Some(&intermediate)),
@@ -253,7 +280,11 @@ pub fn key(kind: KeyKind, fresh: bool) -> PKey<Private> {
         return generate(kind);
     }
     let pool = POOL.get_or_init(|| {
-        [generate(KeyKind::Rsa2048), generate(KeyKind::Rsa1024), generate(KeyKind::EcP256)]
+        [
+            generate(KeyKind::Rsa2048),
+            generate(KeyKind::Rsa1024),
+            generate(KeyKind::EcP256),
+        ]
     });
     match kind {
         KeyKind::Rsa2048 => pool[0].clone(),
@@ -267,9 +298,11 @@ pub fn mint(spec: &Spec, issuer: Option<&Identity>) -> Identity {
     let key = key(spec.key, spec.fresh_key);
     let mut name = X509NameBuilder::new().expect("name");
     if let Some(o) = &spec.organization {
-        name.append_entry_by_nid(Nid::ORGANIZATIONNAME, o).expect("O");
+        name.append_entry_by_nid(Nid::ORGANIZATIONNAME, o)
+            .expect("O");
     }
-    name.append_entry_by_nid(Nid::COMMONNAME, &spec.cn).expect("CN");
+    name.append_entry_by_nid(Nid::COMMONNAME, &spec.cn)
+        .expect("CN");
     let name = name.build();
 
     let mut b = X509Builder::new().expect("builder");
@@ -278,16 +311,21 @@ pub fn mint(spec: &Spec, issuer: Option<&Identity>) -> Identity {
         Some(bytes) => BigNum::from_slice(bytes).expect("serial"),
         None => {
             let mut bn = BigNum::new().expect("bn");
-            bn.rand(127, openssl::bn::MsbOption::MAYBE_ZERO, false).expect("rand");
+            bn.rand(127, openssl::bn::MsbOption::MAYBE_ZERO, false)
+                .expect("rand");
             bn
         }
     };
-    b.set_serial_number(&Asn1Integer::from_bn(&serial).expect("serial")).expect("serial");
+    b.set_serial_number(&Asn1Integer::from_bn(&serial).expect("serial"))
+        .expect("serial");
     b.set_subject_name(&name).expect("subject");
-    b.set_issuer_name(issuer.map_or(&*name, |i| i.cert.subject_name())).expect("issuer");
+    b.set_issuer_name(issuer.map_or(&*name, |i| i.cert.subject_name()))
+        .expect("issuer");
     b.set_pubkey(&key).expect("pubkey");
-    b.set_not_before(&days_from_now(spec.not_before_days)).expect("notBefore");
-    b.set_not_after(&days_from_now(spec.not_after_days)).expect("notAfter");
+    b.set_not_before(&days_from_now(spec.not_before_days))
+        .expect("notBefore");
+    b.set_not_after(&days_from_now(spec.not_after_days))
+        .expect("notAfter");
 
     let mut bc = BasicConstraints::new();
     bc.critical();
@@ -319,7 +357,9 @@ pub fn mint(spec: &Spec, issuer: Option<&Identity>) -> Identity {
         }
         b.append_extension(eku.build().expect("eku")).expect("eku");
     }
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|i| &*i.cert), None)).expect("ski");
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|i| &*i.cert), None))
+        .expect("ski");
     b.append_extension(ski).expect("ski");
     if !spec.dns.is_empty() || !spec.ips.is_empty() || !spec.emails.is_empty() {
         let mut san = SubjectAlternativeName::new();
@@ -336,10 +376,17 @@ pub fn mint(spec: &Spec, issuer: Option<&Identity>) -> Identity {
         let ext = san.build(&ctx).expect("san");
         b.append_extension(ext).expect("san");
     }
-    let digest = if spec.sha1 { MessageDigest::sha1() } else { MessageDigest::sha256() };
+    let digest = if spec.sha1 {
+        MessageDigest::sha1()
+    } else {
+        MessageDigest::sha256()
+    };
     let signer = issuer.map_or(&key, |i| &i.key);
     b.sign(signer, digest).expect("sign");
-    Identity { cert: b.build(), key }
+    Identity {
+        cert: b.build(),
+        key,
+    }
 }
 
 fn days_from_now(days: i64) -> Asn1Time {
@@ -348,4 +395,41 @@ fn days_from_now(days: i64) -> Asn1Time {
         .expect("clock")
         .as_secs() as i64;
     Asn1Time::from_unix(now + days * 86_400).expect("time")
+}
+
+/// Mints a certificate with a hand-made subject name, for tests of name parsing, dates, serials
+/// and versions: a pooled EC P-256 key, v3, serial 1, valid from yesterday for a year, no
+/// extensions, issuer = `issuer`'s subject (self-signed when `None`). `customize` runs on the
+/// builder just before signing, so it can override any of that or add extensions.
+pub fn mint_named(
+    subject: &openssl::x509::X509NameRef,
+    issuer: Option<&Identity>,
+    customize: impl FnOnce(&mut X509Builder),
+) -> Identity {
+    let key = key(KeyKind::EcP256, false);
+    let mut b = X509Builder::new().expect("builder");
+    b.set_version(2).expect("v3");
+    b.set_serial_number(&Asn1Integer::from_bn(&BigNum::from_u32(1).expect("bn")).expect("serial"))
+        .expect("serial");
+    b.set_subject_name(subject).expect("subject");
+    b.set_issuer_name(issuer.map_or(subject, |i| i.cert.subject_name()))
+        .expect("issuer");
+    b.set_pubkey(&key).expect("pubkey");
+    b.set_not_before(&days_from_now(-1)).expect("notBefore");
+    b.set_not_after(&days_from_now(365)).expect("notAfter");
+    customize(&mut b);
+    b.sign(issuer.map_or(&key, |i| &i.key), MessageDigest::sha256())
+        .expect("sign");
+    Identity {
+        cert: b.build(),
+        key,
+    }
+}
+
+/// A serial number written as Qt writes it (`"04:7e:cb"`) as bytes for `Spec::serial`.
+pub fn serial_bytes(colon_hex: &str) -> Vec<u8> {
+    colon_hex
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).expect("hex serial"))
+        .collect()
 }

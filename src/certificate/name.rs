@@ -1,0 +1,225 @@
+//! Reading X.509 names and subjectAltName entries the way Qt presents them: attributes keyed by
+//! OpenSSL's short name (or the dotted OID when OpenSSL has no name for it), values as UTF-8 text
+//! with embedded NULs kept, IP addresses as `QHostAddress::toString` writes them.
+
+use std::fmt::Write as _;
+
+use openssl::error::ErrorStack;
+use openssl::nid::Nid;
+use openssl::x509::{X509NameRef, X509Ref};
+
+use crate::{AlternativeNameEntryType, SubjectInfo};
+
+/// One `attribute=value` entry of a distinguished name, in certificate order.
+pub(super) struct NameEntry {
+    pub(super) attribute: Vec<u8>,
+    pub(super) value: String,
+}
+
+/// The entries of `name`, in the order the certificate lists them.
+pub(super) fn entries(name: &X509NameRef) -> Vec<NameEntry> {
+    name.entries()
+        .map(|entry| {
+            let object = entry.object();
+            let attribute = match object.nid() {
+                Nid::UNDEF => object.to_string(),
+                nid => nid
+                    .short_name()
+                    .map_or_else(|_| object.to_string(), str::to_owned),
+            };
+            // A value OpenSSL cannot convert (an unknown string type) reads as empty, as in Qt.
+            let value = entry.data().to_string().unwrap_or_default();
+            NameEntry {
+                attribute: attribute.into_bytes(),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The values of `attribute` in `name`, in certificate order.
+pub(super) fn values(name: &X509NameRef, attribute: &[u8]) -> Vec<String> {
+    entries(name)
+        .into_iter()
+        .filter(|e| e.attribute == attribute)
+        .map(|e| e.value)
+        .collect()
+}
+
+/// The distinct attributes of `name`, sorted bytewise (Qt's `QMultiMap::uniqueKeys()` order).
+pub(super) fn attributes(name: &X509NameRef) -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = entries(name).into_iter().map(|e| e.attribute).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Qt's `subjectDisplayName()` rule: the first CN, else the first O, else the first OU.
+pub(super) fn display_name(name: &X509NameRef) -> String {
+    let entries = entries(name);
+    [
+        SubjectInfo::CommonName,
+        SubjectInfo::Organization,
+        SubjectInfo::OrganizationalUnitName,
+    ]
+    .into_iter()
+    .find_map(|info| {
+        let key = attribute_of(info).as_bytes();
+        entries
+            .iter()
+            .find(|e| e.attribute == key)
+            .map(|e| e.value.clone())
+    })
+    .unwrap_or_default()
+}
+
+/// The attribute short name Qt uses for a `SubjectInfo`.
+pub(super) fn attribute_of(info: SubjectInfo) -> &'static str {
+    match info {
+        SubjectInfo::Organization => "O",
+        SubjectInfo::CommonName => "CN",
+        SubjectInfo::LocalityName => "L",
+        SubjectInfo::OrganizationalUnitName => "OU",
+        SubjectInfo::CountryName => "C",
+        SubjectInfo::StateOrProvinceName => "ST",
+        SubjectInfo::DistinguishedNameQualifier => "dnQualifier",
+        SubjectInfo::SerialNumber => "serialNumber",
+        SubjectInfo::EmailAddress => "emailAddress",
+    }
+}
+
+/// The DNS, email and IP entries of the subjectAltName extension, in certificate order. Entries
+/// of other kinds, IP addresses that are neither 4 nor 16 bytes, names of 8 KiB or more (as Qt)
+/// and DNS/email names that are not valid UTF-8 are skipped.
+pub(super) fn alternative_names(x509: &X509Ref) -> Vec<(AlternativeNameEntryType, String)> {
+    let Some(names) = x509.subject_alt_names() else {
+        // A malformed extension leaves its parse error on the thread's queue: drop it.
+        let _ = ErrorStack::get();
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in &names {
+        let entry = if let Some(dns) = name.dnsname() {
+            (AlternativeNameEntryType::DnsEntry, dns.to_owned())
+        } else if let Some(email) = name.email() {
+            (AlternativeNameEntryType::EmailEntry, email.to_owned())
+        } else if let Some(ip) = name.ipaddress() {
+            match ip_address_text(ip) {
+                Some(text) => (AlternativeNameEntryType::IpAddressEntry, text),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if entry.1.len() < 8192 {
+            out.push(entry);
+        }
+    }
+    out
+}
+
+/// An iPAddress entry as Qt's `QHostAddress::toString()` writes it: dotted quad for IPv4,
+/// lower-case compressed hex for IPv6 with an embedded IPv4 tail for `::ffff:a.b.c.d` and
+/// `::a.b.c.d`. `None` for any other length.
+fn ip_address_text(bytes: &[u8]) -> Option<String> {
+    match bytes.len() {
+        4 => Some(format!(
+            "{}.{}.{}.{}",
+            bytes[0], bytes[1], bytes[2], bytes[3]
+        )),
+        16 => {
+            let mut address = [0u8; 16];
+            address.copy_from_slice(bytes);
+            Some(ipv6_text(&address))
+        }
+        _ => None,
+    }
+}
+
+fn ipv6_text(a: &[u8; 16]) -> String {
+    let mut embedded_ipv4 = false;
+    if a[..10].iter().all(|&b| b == 0) {
+        if a[10] == 0xff && a[11] == 0xff {
+            embedded_ipv4 = true;
+        } else if a[10] == 0 && a[11] == 0 {
+            if a[12] != 0 || a[13] != 0 || a[14] != 0 {
+                embedded_ipv4 = true;
+            } else if a[15] == 0 {
+                return "::".to_owned();
+            }
+        }
+    }
+
+    // The first longest run of zero groups, compressed only if it spans two groups or more.
+    let mut run_len = 0;
+    let mut run_at = 0;
+    let mut i = 0;
+    while i < 16 {
+        if a[i] == 0 && a[i + 1] == 0 {
+            let mut j = i;
+            while j < 16 && a[j] == 0 && a[j + 1] == 0 {
+                j += 2;
+            }
+            if j - i > run_len {
+                run_len = j - i;
+                run_at = i;
+            }
+            i = j;
+        }
+        i += 2;
+    }
+    let run_at = if run_len < 4 { None } else { Some(run_at) };
+
+    let mut out = String::with_capacity(39);
+    if run_at == Some(0) {
+        out.push(':');
+    }
+    let mut i = 0;
+    while i < 16 {
+        if Some(i) == run_at {
+            out.push(':');
+            i += run_len;
+            continue;
+        }
+        if i == 12 && embedded_ipv4 {
+            let _ = write!(out, "{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
+            return out;
+        }
+        let group = u16::from_be_bytes([a[i], a[i + 1]]);
+        let _ = write!(out, "{group:x}");
+        if i != 14 {
+            out.push(':');
+        }
+        i += 2;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v6(text: &str) -> String {
+        let address: std::net::Ipv6Addr = text.parse().expect("test literal");
+        ip_address_text(&address.octets()).expect("16 bytes")
+    }
+
+    #[test]
+    fn ipv6_in_qt_form() {
+        assert_eq!(v6("::"), "::");
+        assert_eq!(v6("::1"), "::1");
+        assert_eq!(v6("2001:db8::1"), "2001:db8::1");
+        assert_eq!(v6("2001:db8:0:0:1:0:0:1"), "2001:db8::1:0:0:1");
+        assert_eq!(v6("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");
+        assert_eq!(v6("fe80::"), "fe80::");
+        assert_eq!(v6("1:0:0:0:0:0:0:0"), "1::");
+        assert_eq!(v6("::ffff:192.0.2.1"), "::ffff:192.0.2.1");
+        assert_eq!(v6("::192.0.2.1"), "::192.0.2.1");
+        assert_eq!(v6("FFFF:0ABC::"), "ffff:abc::");
+        assert_eq!(
+            ip_address_text(&[127, 0, 0, 1]).as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(ip_address_text(&[1, 2, 3]), None);
+    }
+}
