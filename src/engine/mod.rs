@@ -305,11 +305,12 @@ impl Engine {
         }
     }
 
-    /// Sends close_notify (once), unless the peer already sent its own, the handshake is still
-    /// running, or a fatal error happened (Qt 5.15/6's guards: shutting down mid-handshake makes
-    /// OpenSSL fail). Returns whether close_notify was queued.
+    /// Sends close_notify (once), unless the handshake is still running or a fatal error
+    /// happened (Qt 5.15/6's guards: shutting down mid-handshake makes OpenSSL fail). Unlike Qt,
+    /// it also answers a close_notify the peer sent first (a proper bidirectional close).
+    /// Returns whether close_notify was queued.
     pub(crate) fn shutdown(&mut self) -> bool {
-        if self.failure.is_some() || !self.handshake_done || self.close_notify_received {
+        if self.failure.is_some() || !self.handshake_done {
             return false;
         }
         if self.stream.get_shutdown().contains(ShutdownState::SENT) {

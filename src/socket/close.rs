@@ -147,13 +147,6 @@ impl SslSocket {
         if self.generation != generation {
             return;
         }
-        if self.close_notify_reported {
-            // The peer closed cleanly; answer its close_notify if its socket still takes it.
-            if let Some(engine) = self.engine.as_mut() {
-                engine.shutdown();
-            }
-            self.best_effort_flush(false);
-        }
         self.set_state(SocketState::ClosingState);
         if self.generation != generation {
             return;

@@ -155,6 +155,7 @@ impl SslSocket {
 
     fn finish_encrypted(&mut self) {
         self.encrypted = true;
+        self.send_deferred = true;
         if let Some(engine) = self.engine.as_ref() {
             if !self
                 .config

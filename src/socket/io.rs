@@ -306,6 +306,10 @@ impl SslSocket {
         let Some(interest) = self.interest() else {
             return Err(self.io_error(io::ErrorKind::NotConnected));
         };
+        let deadline = match (deadline, self.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let timeout = match deadline {
             None => None,
             Some(d) => {

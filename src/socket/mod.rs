@@ -109,6 +109,12 @@ pub struct SslSocket {
     /// `wait_for_bytes_written`.
     ready_read_count: u64,
     written_count: u64,
+    /// The handshake completed during this drive: like Qt, whose plain socket writes to the OS
+    /// only on the next event-loop turn, the client's last flight waits for the next drive (and
+    /// then leaves together with the first application data).
+    send_deferred: bool,
+    /// Set by `SslServer`: a handshake still running at this instant is dropped.
+    handshake_deadline: Option<std::time::Instant>,
 
     error: SocketError,
     error_string: String,
@@ -180,6 +186,8 @@ impl SslSocket {
             close_notify_reported: false,
             ready_read_count: 0,
             written_count: 0,
+            send_deferred: false,
+            handshake_deadline: None,
             error: SocketError::UnknownSocketError,
             error_string: String::new(),
             ssl_errors: Vec::new(),

@@ -19,6 +19,11 @@ impl SslSocket {
     pub(crate) fn drive(&mut self) -> bool {
         let generation = self.generation;
         let before = (self.state, self.totals);
+        self.send_deferred = false;
+        if self.handshake_expired() {
+            self.handshake_timed_out();
+            return true;
+        }
         if self.state == SocketState::HostLookupState {
             self.poll_lookup();
         }
@@ -34,6 +39,40 @@ impl SslSocket {
             self.transmit();
         }
         (self.state, self.totals) != before || self.generation != generation
+    }
+
+    /// The instant by which the socket needs to be driven even without I/O (a server-side
+    /// handshake timeout), for `wait_for_*` and `EventLoop`.
+    pub(crate) fn next_deadline(&self) -> Option<std::time::Instant> {
+        self.handshake_deadline.filter(|_| self.handshake_pending())
+    }
+
+    /// Sets (or clears) the time by which the handshake must complete (Qt 6.4 `QSslServer`'s
+    /// handshake timeout).
+    pub(crate) fn set_handshake_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.handshake_deadline = deadline;
+    }
+
+    fn handshake_pending(&self) -> bool {
+        !self.encrypted && self.state != SocketState::UnconnectedState
+    }
+
+    fn handshake_expired(&self) -> bool {
+        self.next_deadline()
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
+    /// QSslServer's handshake timer fired: report `SocketTimeoutError` and drop the connection.
+    fn handshake_timed_out(&mut self) {
+        self.handshake_deadline = None;
+        let generation = self.generation;
+        self.set_error_and_emit(
+            SocketError::SocketTimeoutError,
+            "Network operation timed out",
+        );
+        if self.generation == generation {
+            self.abort();
+        }
     }
 
     /// Qt's `transmit()`: repeat until nothing moves.
@@ -123,6 +162,9 @@ impl SslSocket {
     /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
     fn send_pending(&mut self) -> Option<bool> {
         let mut moved = false;
+        if self.send_deferred {
+            return Some(false);
+        }
         for from_engine in [false, true] {
             let mut sent = 0usize;
             loop {
@@ -220,24 +262,28 @@ impl SslSocket {
                 }
                 ReadResult::WouldBlock => break,
                 ReadResult::Eof => {
-                    self.tcp_eof = true;
-                    if let Some(engine) = self.engine.as_mut() {
-                        engine.handle_transport_eof();
-                    }
+                    self.transport_ended(None);
                     moved = true;
                 }
                 ReadResult::Error(e) => {
                     // A reset: whatever arrived before it is still decrypted and kept.
-                    self.tcp_eof = true;
-                    self.tcp_reset = Some(e);
-                    if let Some(engine) = self.engine.as_mut() {
-                        engine.handle_transport_eof();
-                    }
+                    self.transport_ended(Some(e));
                     moved = true;
                 }
             }
         }
         moved
+    }
+
+    /// TCP ended. After the handshake the engine learns it (to tell close_notify from
+    /// truncation); during the handshake it does not, so that, as in Qt (whose memory BIO never
+    /// sees EOF), the failure is the transport's `RemoteHostClosedError`, not a TLS error.
+    fn transport_ended(&mut self, reset: Option<std::io::Error>) {
+        self.tcp_eof = true;
+        self.tcp_reset = reset;
+        if let Some(engine) = self.engine.as_mut().filter(|e| e.is_handshake_done()) {
+            engine.handle_transport_eof();
+        }
     }
 
     /// Reads what TCP has into the engine, for the direct `io::Read` path.

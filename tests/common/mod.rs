@@ -4,3 +4,4 @@
 pub mod peer;
 pub mod pki;
 pub mod recorder;
+pub mod scenario;
