@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::{
-    PeerVerifyMode, SslCertificate, SslCipher, SslKey, SslOption, SslProtocol,
-};
+use crate::cipher::{CipherLists, cipher_lists_for, resolve_cipher_string};
+use crate::{PeerVerifyMode, SslCertificate, SslCipher, SslKey, SslOption, SslProtocol};
 
 /// The TLS settings of a socket or server (Qt: `QSslConfiguration`), and after a handshake the
 /// session's read-only facts (peer certificate and chain, cipher, protocol).
@@ -41,8 +40,12 @@ pub struct SslConfiguration {
     /// while verifying. Turned off by setting an explicit CA list.
     pub(crate) allow_root_cert_on_demand_loading: bool,
     pub(crate) ciphers: Vec<SslCipher>,
-    /// The string given to `set_ciphers_str`, handed to OpenSSL as is (see `engine::context`).
+    /// After `set_ciphers_str`: the string without its TLS 1.3 names, for
+    /// `SSL_CTX_set_cipher_list`; `None` if that part resolved to nothing. Use
+    /// [`context_cipher_lists`](SslConfiguration::context_cipher_lists) rather than this field.
     pub(crate) cipher_string: Option<String>,
+    /// After `set_ciphers_str`: its TLS 1.3 names for `SSL_CTX_set_ciphersuites`.
+    pub(crate) cipher_suites: Option<String>,
     pub(crate) ssl_options: u32,
     pub(crate) allowed_next_protocols: Vec<Vec<u8>>,
     pub(crate) session_ticket: Vec<u8>,
@@ -92,6 +95,7 @@ impl PartialEq for SslConfiguration {
             && self.allow_root_cert_on_demand_loading == other.allow_root_cert_on_demand_loading
             && self.ciphers == other.ciphers
             && self.cipher_string == other.cipher_string
+            && self.cipher_suites == other.cipher_suites
             && self.ssl_options == other.ssl_options
             && self.allowed_next_protocols == other.allowed_next_protocols
             && self.session_ticket == other.session_ticket
@@ -121,6 +125,7 @@ impl SslConfiguration {
             allow_root_cert_on_demand_loading: true,
             ciphers: Vec::new(),
             cipher_string: None,
+            cipher_suites: None,
             ssl_options: SslOption::DEFAULT_MASK,
             allowed_next_protocols: Vec::new(),
             session_ticket: Vec::new(),
@@ -184,12 +189,19 @@ impl SslConfiguration {
 
     /// The local certificate (the chain's first entry), null if none.
     pub fn local_certificate(&self) -> SslCertificate {
-        self.local_certificate_chain.first().cloned().unwrap_or_default()
+        self.local_certificate_chain
+            .first()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Sets the local certificate (replacing any chain).
     pub fn set_local_certificate(&mut self, certificate: SslCertificate) {
-        self.local_certificate_chain = if certificate.is_null() { Vec::new() } else { vec![certificate] };
+        self.local_certificate_chain = if certificate.is_null() {
+            Vec::new()
+        } else {
+            vec![certificate]
+        };
     }
 
     /// The local certificate chain: leaf first, then intermediates.
@@ -222,7 +234,8 @@ impl SslConfiguration {
     /// configuration.
     pub fn set_ca_certificates(&mut self, certificates: Vec<SslCertificate>) {
         self.ca_certificates = certificates.into_iter().filter(|c| !c.is_null()).collect();
-        self.ca_files.retain(|c, _| self.ca_certificates.contains(c));
+        self.ca_files
+            .retain(|c, _| self.ca_certificates.contains(c));
         self.allow_root_cert_on_demand_loading = false;
     }
 
@@ -236,7 +249,8 @@ impl SslConfiguration {
 
     /// Appends CA certificates; switches off on-demand system roots (Qt 5.15/6).
     pub fn add_ca_certificates(&mut self, certificates: &[SslCertificate]) {
-        self.ca_certificates.extend(certificates.iter().filter(|c| !c.is_null()).cloned());
+        self.ca_certificates
+            .extend(certificates.iter().filter(|c| !c.is_null()).cloned());
         self.allow_root_cert_on_demand_loading = false;
     }
 
@@ -259,32 +273,82 @@ impl SslConfiguration {
         true
     }
 
-    /// Whether system roots are looked up on demand during verification (Qt 6.0+ name).
+    /// Whether a context built from this configuration registers the hashed system
+    /// directories for on-demand root lookup: the configuration allows it (no explicit CA list
+    /// was set, Qt's `allowRootCertOnDemandLoading`) and the process supports it (the
+    /// directories exist and `set_default_ca_certificates` was not called).
     pub(crate) fn allows_on_demand_roots(&self) -> bool {
         self.allow_root_cert_on_demand_loading
+            && crate::defaults::system_roots_available_on_demand()
     }
 
     /// The cipher list: what `set_ciphers` stored, or after `set_ciphers_str` what OpenSSL
-    /// resolved the string to. Empty means "the defaults at handshake time".
+    /// resolved the string to. Empty means "the default ciphers at handshake time".
     pub fn ciphers(&self) -> Vec<SslCipher> {
         self.ciphers.clone()
     }
 
-    /// Sets the cipher list. TLS 1.3 suites go to OpenSSL's TLS 1.3 list, the others to the
-    /// TLS 1.2 list; an empty list means the defaults.
+    /// Sets the cipher list (Qt: `setCiphers(QList<QSslCipher>)`). TLS 1.3 suites go to
+    /// OpenSSL's TLS 1.3 list, the others to the TLS 1.2-and-below list; a group left empty
+    /// keeps OpenSSL's defaults, and an empty list means the default ciphers.
+    #[doc(alias = "setCiphers")]
     pub fn set_ciphers(&mut self, ciphers: Vec<SslCipher>) {
         self.ciphers = ciphers.into_iter().filter(|c| !c.is_null()).collect();
         self.cipher_string = None;
+        self.cipher_suites = None;
     }
 
-    /// Sets the ciphers from an OpenSSL cipher string. Unlike Qt, which only looked up exact
-    /// names, the string is handed to OpenSSL, so keywords (`HIGH:!aNULL`, `@STRENGTH`,
-    /// `@SECLEVEL=n`) work; exact names behave as in Qt (unknown ones dropped, order kept, a
-    /// string where nothing resolves leaves the defaults). See `crate::cipher`.
+    /// Sets the ciphers from an OpenSSL cipher string (Qt: `setCiphers(const QString &)`).
+    ///
+    /// The context is given the string itself, so OpenSSL's whole syntax works (`HIGH:!aNULL`,
+    /// `+kRSA`, `@STRENGTH`, `@SECLEVEL=n`), with TLS 1.3 suite names routed to OpenSSL's TLS
+    /// 1.3 list. Qt looked up exact names only and silently ignored keywords; honouring them is
+    /// a deliberate improvement. Exact names behave as in Qt: unknown ones are dropped and the
+    /// order kept; a string in which nothing resolves leaves the defaults (`ciphers()` is then
+    /// empty, as in Qt 6). [`ciphers`](Self::ciphers) returns what OpenSSL resolved, minus
+    /// suites the string's security level rules out. [`SslCipher::report`] explains a string
+    /// token by token.
+    ///
+    /// ```
+    /// use qsslsocket::{SslCipher, SslConfiguration};
+    ///
+    /// let mut config = SslConfiguration::new();
+    /// config.set_ciphers_str("ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-CIPHER:TLS_AES_128_GCM_SHA256");
+    /// assert_eq!(
+    ///     config.ciphers(),
+    ///     [SslCipher::new("ECDHE-RSA-AES128-GCM-SHA256"), SslCipher::new("TLS_AES_128_GCM_SHA256")]
+    /// );
+    /// config.set_ciphers_str("HIGH:!aNULL:@STRENGTH");
+    /// assert!(config.ciphers().len() > 10);
+    /// config.set_ciphers_str("NOTHING:KNOWN");
+    /// assert!(config.ciphers().is_empty());
+    /// ```
+    #[doc(alias = "setCiphers")]
     pub fn set_ciphers_str(&mut self, ciphers: &str) {
-        let resolved = crate::cipher::resolve_cipher_string(ciphers);
+        let resolved = resolve_cipher_string(ciphers);
         self.ciphers = resolved.ciphers;
         self.cipher_string = resolved.openssl_string;
+        self.cipher_suites = resolved.tls13_string;
+    }
+
+    /// What a context built from this configuration gives `SSL_CTX_set_cipher_list` and
+    /// `SSL_CTX_set_ciphersuites` (`None`: leave OpenSSL's default for that group). A
+    /// `set_ciphers_str` string goes as resolved; otherwise the cipher list, or when it is empty
+    /// the process's default ciphers, is split as Qt 5.15/6 does. Both `None` means there is no
+    /// cipher at all (the default ciphers were set empty): Qt fails the handshake with
+    /// "Invalid or empty cipher list ()". A cipher list string may carry `@SECLEVEL=n`, which
+    /// overrides a security level set on the context before it.
+    pub(crate) fn context_cipher_lists(&self) -> CipherLists {
+        if self.cipher_string.is_some() || self.cipher_suites.is_some() {
+            return CipherLists {
+                tls12: self.cipher_string.clone(),
+                tls13: self.cipher_suites.clone(),
+            };
+        }
+        if !self.ciphers.is_empty() {
+            return cipher_lists_for(&self.ciphers);
+        }
+        cipher_lists_for(&crate::defaults::default_ciphers())
     }
 
     /// Turns an SSL option on or off.
@@ -320,7 +384,8 @@ impl SslConfiguration {
     pub fn next_protocol_negotiation_status(&self) -> NextProtocolNegotiationStatus {
         if !self.session.next_negotiated_protocol.is_empty() {
             NextProtocolNegotiationStatus::NextProtocolNegotiationNegotiated
-        } else if !self.allowed_next_protocols.is_empty() && self.session.session_protocol.is_some() {
+        } else if !self.allowed_next_protocols.is_empty() && self.session.session_protocol.is_some()
+        {
             NextProtocolNegotiationStatus::NextProtocolNegotiationUnsupported
         } else {
             NextProtocolNegotiationStatus::NextProtocolNegotiationNone
@@ -372,6 +437,8 @@ impl SslConfiguration {
 
     /// The protocol version negotiated in the last handshake (`UnknownProtocol` if none).
     pub fn session_protocol(&self) -> SslProtocol {
-        self.session.session_protocol.unwrap_or(SslProtocol::UnknownProtocol)
+        self.session
+            .session_protocol
+            .unwrap_or(SslProtocol::UnknownProtocol)
     }
 }
