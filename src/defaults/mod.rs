@@ -292,7 +292,11 @@ impl SslConfiguration {
     }
 
     /// The ciphers the linked OpenSSL supports (Qt: `QSslConfiguration::supportedCiphers`):
-    /// OpenSSL's default list for a client, in its order, without anonymous suites.
+    /// OpenSSL's default list for a client (`SSL_get_ciphers` of a fresh client, i.e. the
+    /// `DEFAULT` cipher string, 60 suites on Debian 12), in its order, without anonymous suites.
+    /// As in Qt this is not `ALL`: suites outside `DEFAULT` (`DHE-DSS-*`, `CAMELLIA`, `ARIA`,
+    /// and those below the security level) are not listed, though
+    /// [`set_ciphers_str`](SslConfiguration::set_ciphers_str) accepts the ones OpenSSL offers.
     #[doc(alias = "supportedCiphers")]
     pub fn supported_ciphers() -> Vec<SslCipher> {
         SUPPORTED.clone()
