@@ -235,11 +235,8 @@ fn apply_options(b: &mut SslContextBuilder, config: &SslConfiguration, role: Rol
     b.set_options(set);
     b.clear_options(clear);
     // Idle connections give their 17 KB read and write buffers back (Qt 5+ does the same).
-    b.set_mode(
-        SslMode::RELEASE_BUFFERS
-            | SslMode::ACCEPT_MOVING_WRITE_BUFFER
-            | SslMode::ENABLE_PARTIAL_WRITE,
-    );
+    // With memory buffers SSL_write never has to stop part-way, so partial writes stay off.
+    b.set_mode(SslMode::RELEASE_BUFFERS | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
 }
 
 fn apply_ciphers(b: &mut SslContextBuilder, config: &SslConfiguration) -> Result<(), ContextError> {

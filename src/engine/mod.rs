@@ -472,3 +472,6 @@ fn is_unexpected_eof(error: &openssl::ssl::Error) -> bool {
             .any(|e| e.reason() == Some("unexpected eof while reading"))
     })
 }
+
+#[cfg(test)]
+mod tests;
