@@ -24,7 +24,9 @@ pub use enums::{
 };
 pub use error::SslError;
 pub use key::SslKey;
-pub use socket::SslSocket;
+pub use socket::{ByteTotals, SslSocket};
+#[cfg(feature = "fuzzing")]
+pub use verification::fuzzing;
 pub use verification::{
     AnchorSource, AuditEntry, CertificateVerifier, IgnoreRule, VerificationReport,
 };

@@ -105,10 +105,13 @@ pub struct SslSocket {
     plain_data_arrived: bool,
     /// The peer's close_notify has been reported with `errorOccurred`.
     close_notify_reported: bool,
-    /// Counts `readyRead` emissions and writes to TCP, for `wait_for_ready_read` and
-    /// `wait_for_bytes_written`.
+    /// Counts emissions of `readyRead`, `encrypted`, `connected` and writes to TCP, so a
+    /// `wait_for_*` call knows its event happened even if the connection also ended in the same
+    /// drive.
     ready_read_count: u64,
     written_count: u64,
+    encrypted_count: u64,
+    connected_count: u64,
     /// The handshake completed during this drive: like Qt, whose plain socket writes to the OS
     /// only on the next event-loop turn, the client's last flight waits for the next drive (and
     /// then leaves together with the first application data).
@@ -186,6 +189,8 @@ impl SslSocket {
             close_notify_reported: false,
             ready_read_count: 0,
             written_count: 0,
+            encrypted_count: 0,
+            connected_count: 0,
             send_deferred: false,
             handshake_deadline: None,
             error: SocketError::UnknownSocketError,

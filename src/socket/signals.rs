@@ -56,6 +56,7 @@ impl SslSocket {
         emit!(self, host_found);
     }
     pub(super) fn emit_connected(&mut self) {
+        self.connected_count += 1;
         emit!(self, connected);
     }
     pub(super) fn emit_disconnected(&mut self) {
@@ -81,6 +82,7 @@ impl SslSocket {
         emit!(self, about_to_close);
     }
     pub(super) fn emit_encrypted(&mut self) {
+        self.encrypted_count += 1;
         emit!(self, encrypted);
     }
     pub(super) fn emit_mode_changed(&mut self, mode: SslMode) {

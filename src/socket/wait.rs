@@ -42,7 +42,9 @@ impl SslSocket {
             SocketState::UnconnectedState => return false,
             _ => {}
         }
-        match self.wait_until(msecs, |s| match s.state {
+        let seen = self.connected_count;
+        match self.wait_until(msecs, move |s| match s.state {
+            _ if s.connected_count != seen => Some(true),
             SocketState::ConnectedState | SocketState::ClosingState => Some(true),
             SocketState::UnconnectedState => Some(false),
             _ => None,
@@ -75,8 +77,9 @@ impl SslSocket {
         if self.mode == SslMode::UnencryptedMode && !self.auto_start {
             return false;
         }
-        self.wait_or_time_out(msecs, |s| {
-            if s.encrypted {
+        let seen = self.encrypted_count;
+        self.wait_or_time_out(msecs, move |s| {
+            if s.encrypted || s.encrypted_count != seen {
                 Some(true)
             } else if s.state == SocketState::UnconnectedState || s.paused {
                 Some(false)

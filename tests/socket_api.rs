@@ -1,0 +1,346 @@
+//! SslSocket's API rules from Qt's autotests (qt-semantics.md §6.2) that need at most a simple
+//! peer: a fresh socket's values, misuse without a connection, unusable configurations, the
+//! STARTTLS guard, descriptors, the blocking `std::io` impls and the byte counters.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::fd::IntoRawFd;
+use std::time::Duration;
+
+use common::peer::{Peer, acceptor, echo_lines, read_plain_line, tls_accept};
+use common::pki::pki;
+use common::recorder::Recorder;
+use openssl::ssl::{SslConnector, SslMethod};
+use qsslsocket::*;
+
+#[test]
+fn s1_fresh_socket() {
+    let mut s = SslSocket::new();
+    assert_eq!(s.state(), SocketState::UnconnectedState);
+    assert_eq!(s.mode(), SslMode::UnencryptedMode);
+    assert!(!s.is_encrypted());
+    assert_eq!((s.bytes_available(), s.bytes_to_write()), (0, 0));
+    assert!(!s.can_read_line());
+    assert!(s.at_end());
+    assert!(s.local_certificate().is_null());
+    assert_eq!(
+        s.ssl_configuration(),
+        SslConfiguration::default_configuration()
+    );
+    assert_eq!(s.error(), SocketError::UnknownSocketError);
+    assert_eq!(s.error_string(), "Unknown error");
+    assert_eq!(s.read(&mut [0u8; 4]), -1, "not open");
+    assert_eq!(s.write(b"x"), -1, "not open");
+    assert_eq!(s.read_buffer_size(), 0);
+    assert_eq!(s.socket_descriptor(), -1);
+    assert!(!s.wait_for_connected(10));
+    assert!(!s.wait_for_disconnected(10));
+    assert_eq!(s.protocol(), SslProtocol::SecureProtocols);
+    assert_eq!(s.peer_verify_mode(), PeerVerifyMode::AutoVerifyPeer);
+    assert_eq!(s.peer_verify_depth(), 0);
+    assert!(s.session_cipher().is_null());
+    assert_eq!(s.session_protocol(), SslProtocol::UnknownProtocol);
+    assert_eq!(s.peer_closed_cleanly(), None);
+    assert!(s.verification_report().is_none());
+    assert_eq!(s.byte_totals(), ByteTotals::default());
+}
+
+#[test]
+fn s5_peer_verify_depth_refuses_negative_values() {
+    let mut s = SslSocket::new();
+    s.set_peer_verify_depth(1);
+    assert_eq!(s.peer_verify_depth(), 1);
+    s.set_peer_verify_depth(-1);
+    assert_eq!(s.peer_verify_depth(), 1);
+}
+
+#[test]
+fn s8_start_encryption_without_a_connection_does_nothing() {
+    let mut s = SslSocket::new();
+    let rec = Recorder::attach(&mut s);
+    s.start_client_encryption();
+    s.start_server_encryption();
+    assert_eq!(s.mode(), SslMode::UnencryptedMode);
+    assert_eq!(s.error(), SocketError::UnknownSocketError);
+    assert!(rec.signals().is_empty());
+}
+
+#[test]
+fn s9_unsupported_protocols_fail_before_connecting() {
+    for protocol in [
+        SslProtocol::DtlsV1_2,
+        SslProtocol::UnknownProtocol,
+        SslProtocol::SslV2,
+    ] {
+        let mut s = SslSocket::new();
+        s.set_protocol(protocol);
+        let rec = Recorder::attach(&mut s);
+        s.connect_to_host_encrypted("127.0.0.1", 9);
+        assert_eq!(s.state(), SocketState::UnconnectedState, "{protocol}");
+        assert_eq!(
+            s.error(),
+            SocketError::SslInvalidUserDataError,
+            "{protocol}"
+        );
+        assert_eq!(
+            rec.signals(),
+            ["errorOccurred SslInvalidUserDataError"],
+            "no connect attempt for {protocol}"
+        );
+    }
+    let mut s = SslSocket::new();
+    s.set_protocol(SslProtocol::DtlsV1_0);
+    s.connect_to_host_encrypted("127.0.0.1", 9);
+    assert_eq!(
+        s.error_string(),
+        "Attempted to use an unsupported protocol."
+    );
+}
+
+#[test]
+fn sslv3_error_says_what_is_missing_where_openssl_lacks_it() {
+    if SslSocket::is_protocol_supported(SslProtocol::SslV3) {
+        // An OpenSSL with SSLv3 compiled in: the protocol is usable and there is no error.
+        let mut s = SslSocket::new();
+        s.set_protocol(SslProtocol::SslV3);
+        s.connect_to_host_encrypted("127.0.0.1", 9);
+        assert_ne!(s.error(), SocketError::SslInvalidUserDataError);
+        return;
+    }
+    let mut s = SslSocket::new();
+    s.set_protocol(SslProtocol::SslV3);
+    s.connect_to_host_encrypted("127.0.0.1", 9);
+    assert_eq!(s.error(), SocketError::SslInvalidUserDataError);
+    let text = s.error_string();
+    assert!(
+        text.contains("SSL 3.0")
+            && text.contains("OPENSSL_NO_SSL3")
+            && text.contains("enable-ssl3"),
+        "{text}"
+    );
+    assert_eq!(s.state(), SocketState::UnconnectedState);
+}
+
+/// A plain TCP pair: (accepted server side, connected client SslSocket in plain mode).
+fn plain_pair() -> (std::net::TcpStream, SslSocket) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut s = SslSocket::new();
+    s.connect_to_host("127.0.0.1", port);
+    let (server, _) = listener.accept().unwrap();
+    assert!(s.wait_for_connected(5000));
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    (server, s)
+}
+
+#[test]
+fn s25_server_certificate_without_key_fails_at_start_and_keeps_the_connection() {
+    let p = pki();
+    let (mut client_side, mut client) = plain_pair();
+    // The crate socket is the server here: adopt the client's peer end.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let raw_client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    let mut server = SslSocket::new();
+    server.set_local_certificate(p.leaf.certificate());
+    let rec = Recorder::attach(&mut server);
+    assert!(server.set_socket_descriptor(
+        accepted.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    server.start_server_encryption();
+    assert_eq!(server.error(), SocketError::SslInvalidUserDataError);
+    assert_eq!(
+        server.error_string(),
+        "Cannot provide a certificate with no key"
+    );
+    assert_eq!(
+        rec.signals(),
+        [
+            "stateChanged ConnectedState",
+            "modeChanged SslServerMode",
+            "errorOccurred SslInvalidUserDataError"
+        ]
+    );
+    assert_eq!(
+        server.state(),
+        SocketState::ConnectedState,
+        "Qt leaves the connection up"
+    );
+    drop(raw_client);
+    // (The unrelated plain pair shows the other side is untouched.)
+    client.write(b"still plain\n");
+    assert!(client.flush());
+    assert_eq!(read_plain_line(&mut client_side).unwrap(), b"still plain\n");
+}
+
+#[test]
+fn set_socket_descriptor_rejects_what_is_not_a_connected_socket() {
+    let mut s = SslSocket::new();
+    assert!(!s.set_socket_descriptor(-1, SocketState::ConnectedState, OpenMode::ReadWrite));
+    assert_eq!(s.error(), SocketError::UnsupportedSocketOperationError);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(!s.set_socket_descriptor(
+        listener.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    assert_eq!(s.state(), SocketState::UnconnectedState);
+    assert_eq!(s.socket_descriptor(), -1);
+}
+
+#[test]
+fn starttls_guard_keeps_early_plaintext_readable_and_out_of_tls() {
+    let p = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let root = p.root.cert.clone();
+    // A client that pipelines: the STARTTLS reply and an injected line arrive together.
+    let peer = std::thread::spawn(move || {
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        tcp.write_all(b"STARTTLS\r\nINJECTED\r\n").unwrap();
+        let reply = read_plain_line(&mut tcp).unwrap();
+        let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
+        c.cert_store_mut().add_cert(root).unwrap();
+        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        tls.write_all(b"secret\n").unwrap();
+        tls.shutdown().ok();
+        reply
+    });
+    let (tcp, _) = listener.accept().unwrap();
+    let mut s = SslSocket::new();
+    s.set_local_certificate_chain(vec![p.leaf.certificate(), p.intermediate.certificate()]);
+    s.set_private_key(p.leaf.ssl_key());
+    assert!(s.set_socket_descriptor(
+        tcp.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    while !s.can_read_line() || s.bytes_available() < 20 {
+        assert!(s.wait_for_ready_read(5000));
+    }
+    assert_eq!(s.read_line(), b"STARTTLS\r\n");
+    s.write(b"220 ready\r\n");
+    s.start_server_encryption();
+    // The injected line arrived before encryption: readable, flagged, and not fed to OpenSSL.
+    assert_eq!(s.unencrypted_bytes_available(), 10);
+    let ok = s.wait_for_encrypted(5000);
+    if !ok {
+        panic!("{} / peer: {:?}", s.error_string(), peer.join());
+    }
+    assert_eq!(s.read_line(), b"INJECTED\r\n");
+    assert_eq!(s.unencrypted_bytes_available(), 0);
+    while !s.can_read_line() {
+        assert!(s.wait_for_ready_read(5000));
+    }
+    assert_eq!(s.read_line(), b"secret\n");
+    assert_eq!(peer.join().unwrap(), b"220 ready\r\n");
+}
+
+#[test]
+fn blocking_io_and_byte_totals() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(s) = tls_accept(&acc, tcp, log) {
+            echo_lines(s, log);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let w = written.clone();
+    s.on_bytes_written(move |_, n| {
+        w.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    });
+    s.connect_to_host_encrypted("localhost", peer.port);
+    // io::Write before the handshake: queued, sent once encrypted.
+    s.write_all(b"one\ntwo\n").unwrap();
+    Write::flush(&mut s).unwrap();
+    let mut got = Vec::new();
+    while got.len() < b"echo:one\necho:two\n".len() {
+        let mut buf = [0u8; 64];
+        let n = Read::read(&mut s, &mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"echo:one\necho:two\n");
+    assert_eq!(written.load(std::sync::atomic::Ordering::Relaxed), 8);
+    let totals = s.byte_totals();
+    assert_eq!(totals.plaintext_written, 8);
+    assert_eq!(totals.plaintext_read, 18);
+    assert!(
+        totals.ciphertext_written > 8 && totals.ciphertext_read > 18,
+        "{totals:?}"
+    );
+    s.disconnect_from_host();
+    assert!(s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(5000));
+    // The end of the stream: we closed, so io::Read reports the end.
+    assert_eq!(Read::read(&mut s, &mut [0u8; 8]).unwrap(), 0);
+    peer.join();
+}
+
+#[test]
+fn wait_for_encrypted_is_false_when_already_encrypted() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(s) = tls_accept(&acc, tcp, log) {
+            echo_lines(s, log);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000));
+    assert!(
+        !s.wait_for_encrypted(5000),
+        "Qt: false when already encrypted"
+    );
+    assert_eq!(s.error(), SocketError::UnknownSocketError, "and no error");
+    // As in Qt, the client's last handshake flight is still queued right after the handshake;
+    // once it is out, there is nothing to wait for.
+    s.flush();
+    assert!(!s.wait_for_bytes_written(100), "nothing queued");
+    s.abort();
+    peer.join();
+}
+
+#[test]
+fn socket_options_apply_now_and_to_later_connections() {
+    let (_server, mut s) = plain_pair();
+    s.set_socket_option(SocketOption::LowDelayOption, 1);
+    assert_eq!(s.socket_option(SocketOption::LowDelayOption), 1);
+    s.set_socket_option(SocketOption::KeepAliveOption, 1);
+    assert_eq!(s.socket_option(SocketOption::KeepAliveOption), 1);
+    assert_eq!(
+        s.socket_option(SocketOption::MulticastTtlOption),
+        -1,
+        "does not apply to TCP"
+    );
+}
+
+#[test]
+fn host_not_found() {
+    let mut s = SslSocket::new();
+    let rec = Recorder::attach(&mut s);
+    s.connect_to_host_encrypted("does-not-exist.invalid", 443);
+    assert!(!s.wait_for_connected(10_000));
+    assert_eq!(s.error(), SocketError::HostNotFoundError);
+    assert_eq!(s.error_string(), "Host not found");
+    assert_eq!(
+        rec.signals(),
+        [
+            "stateChanged HostLookupState",
+            "stateChanged UnconnectedState",
+            "errorOccurred HostNotFoundError"
+        ]
+    );
+}
