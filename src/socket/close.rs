@@ -217,6 +217,7 @@ impl SslSocket {
         self.tcp_eof = false;
         self.tcp_reset = None;
         self.paused = false;
+        self.resume_requested = false;
         self.pending_close = false;
     }
 }

@@ -142,15 +142,21 @@ impl SslSocket {
         self.fail_verification();
     }
 
-    /// Qt 5+: continues a handshake paused after `ssl_errors` (`PauseOnSslErrors`): it
-    /// completes if the errors are ignored by now, and fails otherwise.
+    /// Qt 5+: continues a handshake paused after `ssl_errors` (`PauseOnSslErrors`). As in Qt the
+    /// call is queued: when the socket is next driven, the handshake completes if the errors are
+    /// ignored by then, and fails otherwise.
     pub fn resume(&mut self) {
-        if !self.paused {
-            return;
+        if self.paused {
+            self.paused = false;
+            self.resume_requested = true;
         }
-        self.paused = false;
-        self.apply_verification_decision(false);
-        self.drive();
+    }
+
+    /// Runs a queued `resume()` (at the start of a drive).
+    pub(super) fn run_queued_resume(&mut self) {
+        if std::mem::take(&mut self.resume_requested) {
+            self.apply_verification_decision(false);
+        }
     }
 
     fn finish_encrypted(&mut self) {

@@ -24,6 +24,10 @@ impl SslSocket {
             self.handshake_timed_out();
             return true;
         }
+        self.run_queued_resume();
+        if self.generation != generation {
+            return true;
+        }
         if self.state == SocketState::HostLookupState {
             self.poll_lookup();
         }
@@ -100,7 +104,7 @@ impl SslSocket {
             moved |= self.receive();
             if self.engine.is_some() && !self.encrypted && !self.paused {
                 moved |= self.step_handshake();
-                if self.generation != generation {
+                if self.generation != generation || self.paused {
                     return;
                 }
             }
@@ -162,7 +166,9 @@ impl SslSocket {
     /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
     fn send_pending(&mut self) -> Option<bool> {
         let mut moved = false;
-        if self.send_deferred {
+        // Paused after ssl_errors (Qt pauses the socket's notifiers), or the handshake just
+        // completed in this drive: nothing goes out now.
+        if self.send_deferred || self.paused {
             return Some(false);
         }
         for from_engine in [false, true] {
