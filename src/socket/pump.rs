@@ -33,6 +33,11 @@ impl SslSocket {
         }
         if self.generation == generation && self.state == SocketState::ConnectingState {
             self.poll_connect();
+            // Like Qt, the drive that delivers `connected` ends there: the ClientHello waits
+            // for the next one (so `wait_for_connected` returns before the handshake runs).
+            if self.state != SocketState::ConnectingState {
+                return true;
+            }
         }
         if self.generation == generation
             && matches!(
