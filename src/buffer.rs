@@ -122,8 +122,9 @@ impl ByteQueue {
         }
     }
 
-    /// Bytes held by the backing vector (for memory accounting in tests and benchmarks).
-    pub(crate) fn capacity(&self) -> usize {
+    /// Bytes held by the backing vector.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
         self.buf.len()
     }
 

@@ -31,6 +31,8 @@ pub struct SslError {
     certificate: Option<SslCertificate>,
 }
 
+// `qt_enum!` does not derive Default (most Qt enums have no natural default).
+#[allow(clippy::derivable_impls)]
 impl Default for SslErrorKind {
     fn default() -> Self {
         SslErrorKind::NoError
@@ -60,11 +62,6 @@ impl SslError {
     /// The certificate the error is about, if any.
     pub fn certificate(&self) -> Option<SslCertificate> {
         self.certificate.clone()
-    }
-
-    /// The certificate by reference, for code that only looks at it.
-    pub(crate) fn certificate_ref(&self) -> Option<&SslCertificate> {
-        self.certificate.as_ref()
     }
 }
 

@@ -98,11 +98,6 @@ pub(crate) fn shared_context(
     Ok(shared)
 }
 
-/// Number of contexts built so far in this process: lets tests check that sockets share them.
-pub(crate) fn cached_context_count() -> usize {
-    CACHE.lock().map(|c| c.len()).unwrap_or(0)
-}
-
 /// OpenSSL's `(min, max)` versions and whether the security level must drop to 0 for `protocol`.
 /// `Err` for protocols a TCP socket cannot use (DTLS, unknown) or this OpenSSL lacks.
 pub(crate) fn protocol_range(

@@ -339,6 +339,7 @@ impl Engine {
     }
 
     /// Byte counters since the engine was created.
+    #[cfg(test)]
     pub(crate) fn totals(&self) -> Totals {
         self.totals
     }

@@ -250,6 +250,14 @@ impl SslSocket {
         self.config.session_protocol()
     }
 
+    /// Whether the last handshake resumed an earlier session (crate extension; Qt has no such
+    /// query). Sessions are resumed automatically between client sockets with equal
+    /// configurations (unless `SslOptionDisableSessionSharing`), and from a ticket set with
+    /// `SslConfiguration::set_session_ticket`.
+    pub fn is_session_resumed(&self) -> bool {
+        self.session_resumed
+    }
+
     /// Sets a socket option now (if connected) and for later connections.
     #[doc(alias = "setSocketOption")]
     pub fn set_socket_option(&mut self, option: SocketOption, value: i32) {

@@ -190,6 +190,7 @@ impl SslSocket {
         self.collected = None;
         self.report = None;
         self.peer_closed_cleanly = None;
+        self.session_resumed = false;
         self.close_notify_reported = false;
         self.config.session = Default::default();
         self.error = SocketError::UnknownSocketError;

@@ -12,6 +12,7 @@ mod config;
 mod connect;
 mod handshake;
 mod io;
+mod loop_support;
 mod pump;
 mod signals;
 mod statics;
@@ -134,6 +135,7 @@ pub struct SslSocket {
     resume_requested: bool,
     report: Option<VerificationReport>,
     peer_closed_cleanly: Option<bool>,
+    session_resumed: bool,
     totals: ByteTotals,
     /// Bumped whenever the connection is torn down or replaced, so a pump pass can tell that a
     /// slot closed the socket under it.
@@ -206,6 +208,7 @@ impl SslSocket {
             resume_requested: false,
             report: None,
             peer_closed_cleanly: None,
+            session_resumed: false,
             totals: ByteTotals::default(),
             generation: 0,
             slots: Slots::default(),
