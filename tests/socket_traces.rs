@@ -17,15 +17,10 @@ use common::scenario::{SCENARIO_TIMEOUT, attach, drive_until_finished};
 use openssl::ssl::{SslConnector, SslMethod};
 use qsslsocket::*;
 
-/// qtref's `echo_server`: TLS accept with leaf + intermediate, one line echoed, read until close.
+/// qtref's `echo_server` with the standard leaf and intermediate.
 fn echo_peer() -> Peer {
     let p = pki();
-    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
-    Peer::spawn(move |tcp, log| {
-        if let Some(s) = tls_accept(&acc, tcp, log) {
-            echo_lines(s, log);
-        }
-    })
+    common::peer::echo_peer(&p.leaf, &[&p.intermediate])
 }
 
 /// A client socket that trusts the test root (qtref's `conf_ca`).

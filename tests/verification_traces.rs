@@ -48,12 +48,7 @@ fn extra() -> &'static Extra {
 fn echo_peer(identity: &Identity, chain: bool) -> Peer {
     let p = pki();
     let extra: Vec<&Identity> = if chain { vec![&p.intermediate] } else { vec![] };
-    let acc = acceptor(identity, &extra, |_| {});
-    Peer::spawn(move |tcp, log| {
-        if let Some(s) = tls_accept(&acc, tcp, log) {
-            echo_lines(s, log);
-        }
-    })
+    common::peer::echo_peer(identity, &extra)
 }
 
 /// A client trusting the test root, writing `hello\n` when encrypted, closing on the echo.

@@ -81,16 +81,11 @@ impl SslSocket {
     /// with `SslInvalidUserDataError`; the socket stays unconnected.
     #[doc(alias = "connectToHostEncrypted")]
     pub fn connect_to_host_encrypted(&mut self, host: &str, port: u16) {
-        if !self.may_connect() {
-            return;
+        if self.may_connect_encrypted() {
+            self.init();
+            self.auto_start = true;
+            self.start_connecting(host, port);
         }
-        if let Err(e) = context::protocol_range(self.config.protocol) {
-            self.set_error_and_emit(SocketError::SslInvalidUserDataError, e.message);
-            return;
-        }
-        self.init();
-        self.auto_start = true;
-        self.start_connecting(host, port);
     }
 
     /// Like `connect_to_host_encrypted`, checking the certificate against (and sending as SNI)
@@ -101,17 +96,12 @@ impl SslSocket {
         port: u16,
         peer_name: &str,
     ) {
-        if !self.may_connect() {
-            return;
+        if self.may_connect_encrypted() {
+            self.init();
+            self.config.peer_verify_name = peer_name.to_owned();
+            self.auto_start = true;
+            self.start_connecting(host, port);
         }
-        if let Err(e) = context::protocol_range(self.config.protocol) {
-            self.set_error_and_emit(SocketError::SslInvalidUserDataError, e.message);
-            return;
-        }
-        self.init();
-        self.config.peer_verify_name = peer_name.to_owned();
-        self.auto_start = true;
-        self.start_connecting(host, port);
     }
 
     /// Takes over a connected TCP descriptor (e.g. one accepted elsewhere), in plain mode; call
@@ -162,6 +152,19 @@ impl SslSocket {
     #[doc(alias = "startServerEncryption")]
     pub fn start_server_encryption(&mut self) {
         self.start_encryption(Role::Server);
+    }
+
+    /// `may_connect`, plus the protocol check of Qt 5.15/6: an unusable protocol fails at once
+    /// with `SslInvalidUserDataError` and no connection attempt.
+    fn may_connect_encrypted(&mut self) -> bool {
+        if !self.may_connect() {
+            return false;
+        }
+        if let Err(e) = context::protocol_range(self.config.protocol) {
+            self.set_error_and_emit(SocketError::SslInvalidUserDataError, e.message);
+            return false;
+        }
+        true
     }
 
     fn may_connect(&self) -> bool {

@@ -197,3 +197,14 @@ pub fn bounded<T: Send + 'static>(timeout: Duration, f: impl FnOnce() -> T + Sen
     rx.recv_timeout(timeout)
         .expect("bounded operation timed out")
 }
+
+/// qtref's `echo_server`: TLS accept presenting `identity` (plus `extra_chain`), echo lines with
+/// `echo:` until the client closes.
+pub fn echo_peer(identity: &Identity, extra_chain: &[&Identity]) -> Peer {
+    let acc = acceptor(identity, extra_chain, |_| {});
+    Peer::spawn(move |tcp, log| {
+        if let Some(s) = tls_accept(&acc, tcp, log) {
+            echo_lines(s, log);
+        }
+    })
+}
