@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::os::fd::IntoRawFd;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::peer::{Peer, PeerLog, acceptor, echo_lines, read_line, tls_accept};
+use common::peer::{Peer, PeerLog, read_line};
 use common::pki::{Eku, Identity, Spec, mint, pki};
 use common::recorder::{Recorder, qt_signals, qt_trace};
 use common::scenario::{SCENARIO_TIMEOUT, attach, drive_until_finished};
