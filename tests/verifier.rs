@@ -146,7 +146,7 @@ fn self_signed_leaf_with_wrong_host() {
     );
     assert_eq!(report.trust_anchor(), None);
     assert_eq!(report.trust_anchor_source(), None);
-    assert_eq!(report.chain(), [ss.clone()]);
+    assert_eq!(report.chain(), std::slice::from_ref(&ss));
 
     let report = verifier(&[], &[], "").verify(&ss);
     assert_single(
@@ -439,11 +439,11 @@ fn qt5_static_verify() {
     // A self-signed certificate is not in the default store; no host name: no name check.
     let ss = p.self_signed.certificate();
     assert_eq!(
-        SslCertificate::verify(&[ss.clone()], ""),
+        SslCertificate::verify(std::slice::from_ref(&ss), ""),
         [SslError::new(SelfSignedCertificate, Some(ss.clone()))]
     );
     assert_eq!(
-        SslCertificate::verify(&[ss.clone()], "localhost"),
+        SslCertificate::verify(std::slice::from_ref(&ss), "localhost"),
         [
             SslError::new(HostNameMismatch, Some(ss.clone())),
             SslError::new(SelfSignedCertificate, Some(ss))

@@ -392,3 +392,108 @@ impl SslCertificate {
         verifier.verify(leaf).errors()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::BasicConstraints;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    /// A self-signed CA certificate for `cn`.
+    fn self_signed_ca(cn: &str) -> SslCertificate {
+        let group = openssl::ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        SslCertificate::from_x509(b.build())
+    }
+
+    #[test]
+    fn anchors_found_in_hashed_directories_and_files() {
+        let ca = self_signed_ca("hashed dir CA");
+        let x509 = ca.as_x509().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let link = dir
+            .path()
+            .join(format!("{:08x}.0", x509.subject_name_hash()));
+        std::fs::write(&link, x509.to_pem().unwrap()).unwrap();
+        let dirs = vec![other.path().to_path_buf(), dir.path().to_path_buf()];
+        assert_eq!(
+            hashed_directory_of(&ca, &dirs),
+            Some(dir.path().to_path_buf())
+        );
+        assert_eq!(
+            hashed_directory_of(&self_signed_ca("elsewhere"), &dirs),
+            None
+        );
+
+        // Looked up on demand during verification.
+        let mut v = CertificateVerifier::new();
+        v.set_trust_sources(TrustSources {
+            hashed_dirs: dirs.clone(),
+            ..Default::default()
+        });
+        let report = v.verify(&ca);
+        assert!(report.is_trusted(), "{report:?}");
+        assert_eq!(
+            report.trust_anchor_source(),
+            Some(AnchorSource::HashedDirectory(dir.path().to_path_buf()))
+        );
+
+        // From the default list: its file if known, else the default store.
+        let file = PathBuf::from("/some/ca.pem");
+        let files = HashMap::from([(ca.clone(), file.clone())]);
+        let listed = [ca.clone()];
+        assert_eq!(
+            anchor_source(&ca, &listed, &files, &[], AnchorSource::Added),
+            AnchorSource::File(file)
+        );
+        assert_eq!(
+            anchor_source(&ca, &listed, &HashMap::new(), &[], AnchorSource::Added),
+            AnchorSource::Added
+        );
+        assert_eq!(
+            anchor_source(&ca, &[], &HashMap::new(), &[], AnchorSource::Added),
+            AnchorSource::DefaultStore
+        );
+        let mut v = CertificateVerifier::new();
+        v.set_trust_sources(TrustSources {
+            certificates: vec![ca.clone()],
+            ..Default::default()
+        });
+        assert_eq!(
+            v.verify(&ca).trust_anchor_source(),
+            Some(AnchorSource::DefaultStore)
+        );
+    }
+
+    #[test]
+    fn qt5_verify_reads_the_default_store_without_changing_it() {
+        let before = crate::defaults::default_ca_certificates();
+        let ca = self_signed_ca("not a system root");
+        let errors = SslCertificate::verify(std::slice::from_ref(&ca), "");
+        assert_eq!(
+            errors,
+            [SslError::new(SslErrorKind::SelfSignedCertificate, Some(ca))]
+        );
+        assert_eq!(crate::defaults::default_ca_certificates(), before);
+    }
+}
