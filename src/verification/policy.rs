@@ -340,4 +340,116 @@ mod tests {
         assert!(!verification_required(SslClientMode, QueryPeer));
         assert!(!verification_required(SslClientMode, VerifyNone));
     }
+
+    /// The recorded Qt 6.11 traces (shared/qtref): each scenario's findings give Qt's
+    /// `peerVerifyError` emissions, `sslErrors` list and outcome.
+    #[test]
+    fn recorded_qt_traces() {
+        use crate::verification::test_support::self_signed_ca;
+        use PeerVerifyMode::*;
+        use SslErrorKind::*;
+        use SslMode::*;
+        let cert = self_signed_ca("localhost");
+        let chain = [cert.clone()];
+        let self_signed = [RawChainError {
+            code: sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
+            depth: 0,
+            certificate: Some(cert.clone()),
+        }];
+        let ss = SslError::new(SelfSignedCertificate, Some(cert.clone()));
+        let hm = SslError::new(HostNameMismatch, Some(cert.clone()));
+        let run = |mode,
+                   verify_mode,
+                   peer: Option<&SslCertificate>,
+                   errors: &[RawChainError],
+                   host_ok| {
+            collect(&Findings {
+                mode,
+                verify_mode,
+                peer_chain: if peer.is_some() { &chain } else { &[] },
+                peer_certificate: peer,
+                chain_errors: errors,
+                host_name_matches: host_ok,
+                blacklisted: &[false],
+            })
+        };
+        let required = |mode, verify_mode| verification_required(mode, verify_mode);
+
+        // b_selfsigned / b3: self-signed leaf for "localhost", client default mode, no ignore.
+        let c = run(
+            SslClientMode,
+            AutoVerifyPeer,
+            Some(&cert),
+            &self_signed,
+            true,
+        );
+        assert_eq!(c.emission_order(), [ss.clone()]);
+        assert_eq!(c.errors(), [ss.clone()]);
+        assert!(decide(&c, required(SslClientMode, AutoVerifyPeer), false, &[]).fatal);
+        // c, c2, c3, d5: ignoreSslErrors() (in a slot, before resume, or right after connecting).
+        let d = decide(&c, true, true, &[]);
+        assert_eq!(
+            (d.fatal, d.ignored_by.clone()),
+            (false, vec![Some(IgnoreRule::IgnoreAll)])
+        );
+        // c4: resume() without ignoring.
+        assert!(decide(&c, true, false, &[]).fatal);
+        // d1: the exact error pre-ignored.
+        let d = decide(&c, true, false, std::slice::from_ref(&ss));
+        assert_eq!(
+            (d.fatal, d.ignored_by),
+            (false, vec![Some(IgnoreRule::ListEntry(0))])
+        );
+        // d3: right certificate, wrong kind.
+        assert!(decide(&c, true, false, std::slice::from_ref(&hm)).fatal);
+        // An entry without the certificate never matches (Qt's "SSL-failure-wrong-error").
+        assert!(
+            decide(
+                &c,
+                true,
+                false,
+                &[SslError::new(SelfSignedCertificate, None)]
+            )
+            .fatal
+        );
+
+        // e1 / e5: trusted chain, wrong name (or an IP without IP SAN).
+        let c = run(SslClientMode, AutoVerifyPeer, Some(&cert), &[], false);
+        assert_eq!(c.errors(), [hm.clone()]);
+        assert_eq!(c.entries[0].depth, 0);
+        assert!(decide(&c, true, false, &[]).fatal);
+        // e2 / e3: the peer name matches: nothing at all.
+        let c = run(SslClientMode, AutoVerifyPeer, Some(&cert), &[], true);
+        assert!(c.entries.is_empty() && !decide(&c, true, false, &[]).fatal);
+
+        // Qt's S10/S17: self-signed and wrong name: emissions SelfSigned, HostNameMismatch; list
+        // HostNameMismatch first; QueryPeer reports them without failing.
+        let c = run(SslClientMode, QueryPeer, Some(&cert), &self_signed, false);
+        assert_eq!(c.emission_order(), [ss.clone(), hm.clone()]);
+        assert_eq!(c.errors(), [hm.clone(), ss.clone()]);
+        let d = decide(&c, required(SslClientMode, QueryPeer), false, &[]);
+        assert_eq!(
+            (d.fatal, d.ignored_by),
+            (false, vec![Some(IgnoreRule::VerifyMode); 2])
+        );
+        // S16: VerifyNone collects no chain errors but still reports the name.
+        let c = run(SslClientMode, VerifyNone, Some(&cert), &self_signed, false);
+        assert_eq!(c.errors(), [hm]);
+
+        // k0: server, default mode, client sent no certificate: nothing.
+        assert!(
+            run(SslServerMode, AutoVerifyPeer, None, &[], false)
+                .entries
+                .is_empty()
+        );
+        // k1 / k1b: server VerifyPeer, no client certificate.
+        let c = run(SslServerMode, VerifyPeer, None, &[], false);
+        assert_eq!(c.errors(), [SslError::new(NoPeerCertificate, None)]);
+        assert_eq!(c.entries[0].depth, -1);
+        assert!(decide(&c, required(SslServerMode, VerifyPeer), false, &[]).fatal);
+        // k3: server VerifyPeer, self-signed client certificate: no host check on a server.
+        let c = run(SslServerMode, VerifyPeer, Some(&cert), &self_signed, false);
+        assert_eq!(c.errors(), [ss]);
+        assert!(decide(&c, true, false, &[]).fatal);
+    }
 }
