@@ -383,8 +383,8 @@ mod tests {
             &self_signed,
             true,
         );
-        assert_eq!(c.emission_order(), [ss.clone()]);
-        assert_eq!(c.errors(), [ss.clone()]);
+        assert_eq!(c.emission_order(), std::slice::from_ref(&ss));
+        assert_eq!(c.errors(), std::slice::from_ref(&ss));
         assert!(decide(&c, required(SslClientMode, AutoVerifyPeer), false, &[]).fatal);
         // c, c2, c3, d5: ignoreSslErrors() (in a slot, before resume, or right after connecting).
         let d = decide(&c, true, true, &[]);
@@ -415,7 +415,7 @@ mod tests {
 
         // e1 / e5: trusted chain, wrong name (or an IP without IP SAN).
         let c = run(SslClientMode, AutoVerifyPeer, Some(&cert), &[], false);
-        assert_eq!(c.errors(), [hm.clone()]);
+        assert_eq!(c.errors(), std::slice::from_ref(&hm));
         assert_eq!(c.entries[0].depth, 0);
         assert!(decide(&c, true, false, &[]).fatal);
         // e2 / e3: the peer name matches: nothing at all.
