@@ -344,3 +344,59 @@ fn host_not_found() {
         ]
     );
 }
+
+#[test]
+fn sni_is_the_ace_form_of_the_peer_name_and_absent_for_ip_literals() {
+    let seen = |connect: &dyn Fn(&mut SslSocket, u16)| -> Option<String> {
+        let p = pki();
+        let name = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let n = name.clone();
+        let acc = acceptor(&p.leaf, &[&p.intermediate], move |b| {
+            b.set_servername_callback(move |ssl, _| {
+                *n.lock().unwrap() = ssl
+                    .servername(openssl::ssl::NameType::HOST_NAME)
+                    .map(str::to_owned);
+                Ok(())
+            });
+        });
+        let peer = Peer::spawn(move |tcp, log| {
+            if let Some(s) = tls_accept(&acc, tcp, log) {
+                echo_lines(s, log);
+            }
+        });
+        let mut s = SslSocket::new();
+        s.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+        connect(&mut s, peer.port);
+        assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+        s.abort();
+        peer.join();
+        name.lock().unwrap().clone()
+    };
+    assert_eq!(
+        seen(&|s, port| s.connect_to_host_encrypted("localhost", port)),
+        Some("localhost".into())
+    );
+    assert_eq!(
+        seen(&|s, port| s.connect_to_host_encrypted("127.0.0.1", port)),
+        None
+    );
+    assert_eq!(
+        seen(&|s, port| s.connect_to_host_encrypted_with_peer_name(
+            "127.0.0.1",
+            port,
+            "Bücher.Example."
+        )),
+        Some("xn--bcher-kva.example".into())
+    );
+    assert_eq!(
+        seen(&|s, port| {
+            s.set_ssl_configuration({
+                let mut c = s.ssl_configuration();
+                c.set_ssl_option(SslOption::SslOptionDisableServerNameIndication, true);
+                c
+            });
+            s.connect_to_host_encrypted("localhost", port)
+        }),
+        None
+    );
+}

@@ -400,18 +400,17 @@ impl SslSocket {
     }
 }
 
-/// The SNI value for `name`: none for IP literals and empty names, trailing dot stripped
-/// (Qt 6), lower-case ASCII.
+/// The SNI value for `name` (Qt 6): the ACE form of an internationalised name, trailing dot
+/// stripped; none for IP literals, empty names and names that are not valid host names.
 fn sni_name(name: &str) -> Option<String> {
     let name = name.trim_end_matches('.');
-    if name.is_empty()
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok()
+    if name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok()
     {
         return None;
     }
-    Some(name.to_ascii_lowercase())
+    crate::verification::to_ace(name)
 }

@@ -25,6 +25,7 @@ mod policy;
 mod report;
 mod verifier;
 
+pub(crate) use ace::to_ace;
 #[allow(unused_imports)]
 pub(crate) use hostname::matches_host;
 #[allow(unused_imports)]
