@@ -6,7 +6,7 @@
 
 use crate::engine::Failure;
 use crate::verification::{
-    AnchorSource, Findings, RawChainError, VerificationReport, collect, decide,
+    AnchorSource, Findings, RawChainError, VerificationReport, anchor_source, collect, decide,
     hashed_directory_of, matches_host, verification_required,
 };
 use crate::{PauseMode, SocketError, SslCertificate, SslMode, SslOption};
@@ -219,20 +219,21 @@ impl SslSocket {
                 && hashed_directory_of(cert, crate::defaults::on_demand_root_dirs()).is_some())
     }
 
-    /// Where a trust anchor came from, for the audit record.
+    /// Where a trust anchor came from, for the audit record: a file, a CA certificate of the
+    /// configuration (the default store's when it came with the default configuration), or a
+    /// hashed system directory.
     fn anchor_source(&self, anchor: &SslCertificate) -> AnchorSource {
-        if let Some(path) = self.config.ca_files.get(anchor) {
-            return AnchorSource::File(path.clone());
-        }
-        if self.config.ca_certificates.contains(anchor) {
-            let defaults = crate::defaults::default_ca_certificates();
-            return if defaults.contains(anchor) {
+        let from_defaults = crate::defaults::default_ca_certificates().contains(anchor);
+        anchor_source(
+            anchor,
+            &self.config.ca_certificates,
+            &self.config.ca_files,
+            crate::defaults::on_demand_root_dirs(),
+            if from_defaults {
                 AnchorSource::DefaultStore
             } else {
                 AnchorSource::Added
-            };
-        }
-        hashed_directory_of(anchor, crate::defaults::on_demand_root_dirs())
-            .map_or(AnchorSource::DefaultStore, AnchorSource::HashedDirectory)
+            },
+        )
     }
 }
