@@ -71,6 +71,7 @@ impl SslSocket {
         self.best_effort_flush(true);
         self.open = false;
         let was_connected = self.state != SocketState::UnconnectedState;
+        self.linger_tcp();
         self.teardown();
         self.read_buf = Default::default();
         self.write_buf = Default::default();
@@ -114,20 +115,25 @@ impl SslSocket {
             return;
         }
         self.best_effort_flush(false);
-        if let Some(tcp) = &self.tcp {
-            tcp.shutdown_write();
-        }
+        self.linger_tcp();
         self.teardown();
         self.announce_unconnected();
     }
 
-    /// Our side is done (queued data and close_notify were sent): FIN and close.
+    /// Our side is done (queued data and close_notify were sent): FIN, then the descriptor
+    /// lingers (see `linger.rs`) so that late data from the peer cannot reset what we sent.
     pub(super) fn finish_close(&mut self) {
-        if let Some(tcp) = &self.tcp {
-            tcp.shutdown_write();
-        }
+        self.linger_tcp();
         self.teardown();
         self.announce_unconnected();
+    }
+
+    /// Sends FIN and hands the TCP socket to the lingering thread.
+    fn linger_tcp(&mut self) {
+        if let Some(tcp) = self.tcp.take() {
+            tcp.shutdown_write();
+            super::linger::linger(tcp);
+        }
     }
 
     /// The peer closed (FIN or RST) or the connection broke. Everything that arrived before is
@@ -228,9 +234,7 @@ impl Drop for SslSocket {
     fn drop(&mut self) {
         if self.state == SocketState::ClosingState {
             self.best_effort_flush(false);
-            if let Some(tcp) = &self.tcp {
-                tcp.shutdown_write();
-            }
+            self.linger_tcp();
         }
         if let Some(engine) = self.engine.as_mut() {
             engine.keep_session_resumable();

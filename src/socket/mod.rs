@@ -12,6 +12,7 @@ mod config;
 mod connect;
 mod handshake;
 mod io;
+mod linger;
 mod loop_support;
 mod pump;
 mod signals;
