@@ -9,13 +9,17 @@ mod defaults;
 mod engine;
 mod enums;
 mod error;
+mod event_loop;
 mod ffi;
 mod key;
+mod server;
 mod socket;
 mod verification;
 
 pub use certificate::SslCertificate;
-pub use cipher::{CipherAvailability, CipherOperator, CipherReport, CipherReportEntry, CipherTokenKind, SslCipher};
+pub use cipher::{
+    CipherAvailability, CipherOperator, CipherReport, CipherReportEntry, CipherTokenKind, SslCipher,
+};
 pub use configuration::{NextProtocolNegotiationStatus, SslConfiguration};
 pub use enums::{
     AlternativeNameEntryType, DigestAlgorithm, EncodingFormat, KeyAlgorithm, KeyType, OpenMode,
@@ -23,7 +27,9 @@ pub use enums::{
     SocketState, SslErrorKind, SslMode, SslOption, SslProtocol, SubjectInfo,
 };
 pub use error::SslError;
+pub use event_loop::{EventLoop, LoopHandle, ServerId, SocketId};
 pub use key::SslKey;
+pub use server::SslServer;
 pub use socket::{ByteTotals, SslSocket};
 #[cfg(feature = "fuzzing")]
 pub use verification::fuzzing;

@@ -1,0 +1,272 @@
+//! One round of the loop: queued work (handle commands, due timers, sockets and servers touched
+//! since the last round), one `epoll_wait`, then the ready sockets and servers, then queued work
+//! again. After every drive of a socket its registration, handshake accounting, deadline and
+//! auto-removal are brought up to date at once, before any other descriptor can be opened by
+//! the loop (see `registration.rs` for why).
+
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+use crate::SocketState;
+
+use super::registration::Watch;
+use super::{EventLoop, ServerId, SocketId, WAKER, with_current_socket};
+
+/// Connections accepted per server per pass, so a flood of clients cannot starve the others.
+const ACCEPT_BATCH: usize = 256;
+
+impl EventLoop {
+    /// One round, waiting at most until `until` (`None`: no limit). Returns the number of
+    /// sockets driven.
+    pub(super) fn round(&mut self, until: Option<Instant>) -> usize {
+        self.round += 1;
+        self.serviced = 0;
+        // Timers started during this round (by a timer, a slot, a command) wait for the next.
+        self.timer_mark = self.timers.mark();
+        // Work done here (a timer, a command, a socket touched between rounds) may be what the
+        // caller waits for: then only look for readiness, without blocking, so that the caller
+        // gets control back at once.
+        let busy = self.pending_work();
+
+        let timeout = if busy {
+            Some(Duration::ZERO)
+        } else {
+            self.poll_timeout(until)
+        };
+        let sleep = timeout != Some(Duration::ZERO) && self.shared.enter_sleep();
+        let timeout = if sleep { timeout } else { Some(Duration::ZERO) };
+        let polled = self.poll.poll(&mut self.events, timeout);
+        self.shared.leave_sleep();
+        if polled.is_ok() {
+            let ready: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
+            for token in ready {
+                self.dispatch(token);
+            }
+        }
+        // EINTR and other poll failures: the round simply ends; the caller's next round retries.
+
+        self.pending_work();
+        self.serviced
+    }
+
+    /// How long the next `epoll_wait` may block.
+    fn poll_timeout(&self, until: Option<Instant>) -> Option<Duration> {
+        if !self.dirty.is_empty()
+            || !self.dirty_servers.is_empty()
+            || self.shared.has_commands()
+            || self.shared.stop_requested()
+        {
+            return Some(Duration::ZERO);
+        }
+        let next = [
+            until,
+            self.timers.next_deadline(),
+            self.deadlines.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    fn dispatch(&mut self, token: Token) {
+        if token == WAKER {
+            return;
+        }
+        let raw = token.0 as u64;
+        if self.sockets.contains_key(&SocketId(raw)) {
+            self.service(SocketId(raw));
+        } else if self.servers.contains_key(&ServerId(raw)) {
+            self.service_server(ServerId(raw));
+        }
+        // Otherwise a stale event for something removed during this round.
+    }
+
+    /// Handle commands, due timers, touched servers and sockets, then commands queued by the
+    /// slots that just ran. Returns whether there was anything to do.
+    fn pending_work(&mut self) -> bool {
+        let mut busy = self.run_commands();
+        busy |= self.run_timers();
+        for id in std::mem::take(&mut self.dirty_servers) {
+            if let Some(entry) = self.servers.get_mut(&id) {
+                entry.dirty = false;
+                self.service_server(id);
+                busy = true;
+            }
+        }
+        for id in std::mem::take(&mut self.dirty) {
+            if let Some(entry) = self.sockets.get_mut(&id) {
+                entry.dirty = false;
+                self.service(id);
+                busy = true;
+            }
+        }
+        busy | self.run_commands()
+    }
+
+    fn run_commands(&mut self) -> bool {
+        let commands = self.shared.take_commands();
+        let busy = !commands.is_empty();
+        for command in commands {
+            command(self);
+        }
+        busy
+    }
+
+    fn run_timers(&mut self) -> bool {
+        let now = Instant::now();
+        let mut busy = false;
+        while let Some(timer) = self.timers.pop_due(now, self.timer_mark) {
+            timer(self);
+            busy = true;
+        }
+        let mark = self.deadlines.mark();
+        while let Some((id, at)) = self.deadlines.pop_due(now, mark) {
+            if let Some(entry) = self.sockets.get_mut(&id) {
+                if entry.deadline == Some(at) {
+                    entry.deadline = None;
+                    self.mark_dirty(id);
+                }
+            }
+        }
+        busy
+    }
+
+    pub(super) fn mark_dirty(&mut self, id: SocketId) {
+        if let Some(entry) = self.sockets.get_mut(&id) {
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    pub(super) fn mark_server_dirty(&mut self, id: ServerId) {
+        if let Some(entry) = self.servers.get_mut(&id) {
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty_servers.push(id);
+            }
+        }
+    }
+
+    /// Drives socket `id` and brings its bookkeeping up to date.
+    fn service(&mut self, id: SocketId) {
+        let round = self.round;
+        let Some(entry) = self.sockets.get_mut(&id) else {
+            return;
+        };
+        if entry.round != round {
+            entry.round = round;
+            self.serviced += 1;
+        }
+        let socket = &mut entry.socket;
+        let again = with_current_socket(Some(id), || {
+            // A second drive picks up work that slots queued at the end of the first (it costs a
+            // read that finds nothing); work left after that waits for the next round.
+            socket.drive() && socket.drive()
+        });
+        if again {
+            self.mark_dirty(id);
+        }
+        self.settle(id);
+    }
+
+    /// After a drive or a change from outside: handshake accounting, auto-removal,
+    /// registration, deadline.
+    fn settle(&mut self, id: SocketId) {
+        let Some(entry) = self.sockets.get_mut(&id) else {
+            return;
+        };
+        let state = entry.socket.state();
+        if entry.handshaking
+            && (entry.socket.is_encrypted() || state == SocketState::UnconnectedState)
+        {
+            entry.handshaking = false;
+            let server = entry.server;
+            self.settle_handshake(server);
+        }
+        let Some(entry) = self.sockets.get_mut(&id) else {
+            return;
+        };
+        if entry.auto_remove && state == SocketState::UnconnectedState {
+            self.remove_socket(id);
+            return;
+        }
+        let want = entry
+            .socket
+            .interest()
+            .and_then(|i: crate::socket::Interest| {
+                Watch::interest(i.read, i.write).map(|interest| Watch {
+                    fd: i.fd,
+                    interest,
+                    key: entry.socket.transport_key(),
+                })
+            });
+        let token = Token(id.0 as usize);
+        if let Err(e) =
+            self.registrations
+                .update(self.poll.registry(), token, &mut entry.registered, want)
+        {
+            with_current_socket(Some(id), || entry.socket.fail_unwatchable(&e));
+            self.registrations
+                .remove(self.poll.registry(), token, &mut entry.registered);
+            self.mark_dirty(id);
+            return;
+        }
+        let deadline = entry.socket.next_deadline();
+        if deadline != entry.deadline {
+            entry.deadline = deadline;
+            if let Some(at) = deadline {
+                self.deadlines.push(at, (id, at));
+            }
+        }
+    }
+
+    /// A server's socket finished its handshake or left: it no longer counts toward the
+    /// server's pending limit, which may let the server accept again.
+    pub(super) fn settle_handshake(&mut self, server: Option<ServerId>) {
+        let Some(sid) = server else { return };
+        if let Some(entry) = self.servers.get_mut(&sid) {
+            if entry.server.handshake_settled() {
+                self.mark_server_dirty(sid);
+            }
+        }
+    }
+
+    /// Accepts what is waiting on server `id`, moves the new sockets into the loop, and keeps
+    /// the listening descriptor registered.
+    fn service_server(&mut self, id: ServerId) {
+        let Some(entry) = self.servers.get_mut(&id) else {
+            return;
+        };
+        let more = entry.server.accept_for_loop(ACCEPT_BATCH);
+        let accepted = entry.server.take_accepted();
+        let want = entry.server.listening_fd().map(|(fd, serial)| Watch {
+            fd,
+            interest: mio::Interest::READABLE,
+            key: (serial, false, 0),
+        });
+        let token = Token(id.0 as usize);
+        if let Err(e) =
+            self.registrations
+                .update(self.poll.registry(), token, &mut entry.registered, want)
+        {
+            // epoll refuses a descriptor only when the system is out of resources: the server
+            // reports it as an accept error and pauses; `resume_accepting` retries.
+            self.registrations
+                .remove(self.poll.registry(), token, &mut entry.registered);
+            entry.server.fail_unwatchable(&e);
+        }
+        if more {
+            self.mark_server_dirty(id);
+        }
+        for (accepted, handshaking) in accepted {
+            let socket_id = accepted
+                .id
+                .unwrap_or_else(|| SocketId(self.shared.next_id()));
+            self.insert_socket(socket_id, accepted.socket, Some(id), handshaking);
+        }
+    }
+}
