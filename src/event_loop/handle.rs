@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::SslSocket;
@@ -47,6 +47,9 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(command);
+        // Pairs with the fence in `enter_sleep`: either the loop sees the command before it
+        // blocks, or this sees it sleeping and wakes it.
+        fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             self.wake();
         }
@@ -66,6 +69,7 @@ impl Shared {
     /// meanwhile, in which case the loop must not block.
     pub(super) fn enter_sleep(&self) -> bool {
         self.sleeping.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         let idle = self
             .queue
             .lock()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::event_loop::{Shared, SocketId};
-use crate::{SocketError, SocketState, SslConfiguration, SslError, SslSocket};
+use crate::{SocketError, SocketState, SslConfiguration, SslSocket};
 
 use signals::ServerSignals;
 
@@ -452,113 +452,6 @@ impl SslServer {
         let total = self.pending.len() + self.in_flight;
         i64::try_from(total).unwrap_or(i64::MAX) < i64::from(self.max_pending)
     }
-
-    // ----- signals -------------------------------------------------------------------------
-
-    /// Qt: `newConnection()`: runs for each accepted connection, with its socket (handshake
-    /// started). Connect the socket's own slots here. Inside an event loop the socket stays in
-    /// the loop, and [`EventLoop::current_socket_id`](crate::EventLoop::current_socket_id) gives
-    /// its id while this slot runs. A slot may `abort()` the socket to refuse the client.
-    #[doc(alias = "newConnection")]
-    pub fn on_new_connection(&mut self, f: impl FnMut(&mut SslSocket) + Send + 'static) {
-        self.signals.new_connection.connect(Box::new(f));
-    }
-
-    /// Qt 6.4: `startedEncryptionHandshake(QSslSocket *)`: the server started the handshake on
-    /// a socket it set up itself (right after `on_new_connection`; the crate starts at once
-    /// instead of waiting for the ClientHello's first byte as Qt does).
-    #[doc(alias = "startedEncryptionHandshake")]
-    pub fn on_started_encryption_handshake(
-        &mut self,
-        f: impl FnMut(&mut SslSocket) + Send + 'static,
-    ) {
-        self.signals
-            .started_encryption_handshake
-            .connect(Box::new(f));
-    }
-
-    /// A connection completed its handshake (Qt 6.4 queues it then and emits
-    /// `pendingConnectionAvailable()`). Runs before the socket's own `encrypted` slots.
-    #[doc(alias = "pendingConnectionAvailable")]
-    #[doc(alias = "encrypted")]
-    pub fn on_encrypted(&mut self, f: impl FnMut(&mut SslSocket) + Send + 'static) {
-        self.signals.encrypted.connect(Box::new(f));
-    }
-
-    /// Qt 6.4: `peerVerifyError(QSslSocket *, const QSslError &)`: a problem with a client's
-    /// certificate, during a connection's handshake. `ignore_ssl_errors()` on the socket here
-    /// continues the handshake.
-    #[doc(alias = "peerVerifyError")]
-    pub fn on_peer_verify_error(
-        &mut self,
-        f: impl FnMut(&mut SslSocket, &SslError) + Send + 'static,
-    ) {
-        self.signals.peer_verify_error.connect(Box::new(f));
-    }
-
-    /// Qt 6.4: `sslErrors(QSslSocket *, const QList<QSslError> &)`: every problem with a
-    /// client's certificate, once per handshake. Call `ignore_ssl_errors()` on the socket to
-    /// continue; otherwise a handshake that requires verification fails.
-    #[doc(alias = "sslErrors")]
-    pub fn on_ssl_errors(&mut self, f: impl FnMut(&mut SslSocket, &[SslError]) + Send + 'static) {
-        self.signals.ssl_errors.connect(Box::new(f));
-    }
-
-    /// Qt 6.4: `errorOccurred(QSslSocket *, QAbstractSocket::SocketError)`: an error before the
-    /// connection's handshake completed: `SslHandshakeFailedError` (a client that sent garbage,
-    /// an HTTP request, a bad or truncated ClientHello), `RemoteHostClosedError` (it left
-    /// mid-handshake), `SocketTimeoutError` (the handshake timeout),
-    /// `SslInvalidUserDataError` (the server's configuration is unusable). The socket's
-    /// `error_string()` has the details. Such a connection is dropped. Errors after the
-    /// handshake are the socket's own business (its `on_error_occurred`).
-    #[doc(alias = "errorOccurred")]
-    pub fn on_error_occurred(
-        &mut self,
-        f: impl FnMut(&mut SslSocket, SocketError) + Send + 'static,
-    ) {
-        self.signals.error_occurred.connect(Box::new(f));
-    }
-
-    /// Qt: `acceptError(QAbstractSocket::SocketError)`: accepting failed, e.g.
-    /// `SocketResourceError` when the process is out of descriptors. The server has paused
-    /// accepting (Qt's behaviour); call [`resume_accepting`](Self::resume_accepting) when it
-    /// makes sense, for instance from a timer. Transient failures (a client that reset before
-    /// it was accepted) are skipped silently.
-    #[doc(alias = "acceptError")]
-    pub fn on_accept_error(&mut self, f: impl FnMut(&mut SslServer, SocketError) + Send + 'static) {
-        self.signals.accept_error.connect(Box::new(f));
-    }
-
-    /// Replaces the server's own handling of each accepted descriptor (Qt: overriding
-    /// `incomingConnection(qintptr)`). The hook owns `fd`: it builds an [`SslSocket`], calls
-    /// `set_socket_descriptor(fd, ConnectedState, ReadWrite)`, configures it,
-    /// `start_server_encryption()`, and hands it back with
-    /// [`add_pending_connection`](Self::add_pending_connection) (or closes it).
-    /// `on_new_connection` then runs for each socket the hook added.
-    ///
-    /// # Examples
-    /// ```
-    /// use qsslsocket::{OpenMode, SocketState, SslServer, SslSocket};
-    ///
-    /// let mut server = SslServer::new();
-    /// server.on_incoming_connection(|server, fd| {
-    ///     let mut socket = SslSocket::new();
-    ///     if socket.set_socket_descriptor(fd, SocketState::ConnectedState, OpenMode::ReadWrite) {
-    ///         socket.set_ssl_configuration(server.ssl_configuration());
-    ///         socket.start_server_encryption();
-    ///         server.add_pending_connection(socket);
-    ///     }
-    /// });
-    /// ```
-    #[doc(alias = "incomingConnection")]
-    pub fn on_incoming_connection(
-        &mut self,
-        f: impl FnMut(&mut SslServer, RawFd) + Send + 'static,
-    ) {
-        self.incoming = Some(Box::new(f));
-    }
-
-    // ----- event loop --------------------------------------------------------------------
 
     /// Called by `EventLoop::add_server`.
     pub(crate) fn attach_loop(&mut self, shared: Arc<Shared>) {
