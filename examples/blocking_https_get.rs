@@ -1,0 +1,132 @@
+//! Qt's blocking snippet, `waitForEncrypted` then an HTTP GET, without an event loop:
+//!
+//! ```cpp
+//! QSslSocket socket;
+//! socket.connectToHostEncrypted("http.example.com", 443);
+//! if (!socket.waitForEncrypted()) {
+//!     qDebug() << socket.errorString();
+//!     return false;
+//! }
+//! socket.write("GET / HTTP/1.0\r\n\r\n");
+//! while (socket.waitForReadyRead())
+//!     qDebug() << socket.readAll().data();
+//! ```
+//!
+//! The web server is a local stand-in on 127.0.0.1 (a blocking `SslServer` on its own thread,
+//! certificate minted at start and trusted by the client). Run: `cargo run --example
+//! blocking_https_get`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::thread;
+
+use openssl::asn1::Asn1Time;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509NameBuilder};
+use qsslsocket::{
+    EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslConfiguration, SslKey, SslServer,
+    SslSocket,
+};
+
+/// A self-signed certificate for localhost / 127.0.0.1 and its key.
+fn mint() -> (SslCertificate, SslKey) {
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = SslCertificate::from_data(&b.build().to_pem().unwrap(), EncodingFormat::Pem);
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Ec,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    (cert[0].clone(), key)
+}
+
+/// Answers one request with a small page, then closes (HTTP/1.0).
+fn web_server(server: &mut SslServer) {
+    if !server.wait_for_new_connection(5000) {
+        return;
+    }
+    let Some(mut socket) = server.next_pending_connection() else {
+        return;
+    };
+    let mut request = Vec::new();
+    loop {
+        request.extend(socket.read_all());
+        if request.ends_with(b"\r\n\r\n") || !socket.wait_for_ready_read(5000) {
+            break;
+        }
+    }
+    let body = b"<html><body>hello from a local QSslSocket server</body></html>\n";
+    let head = format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write(head.as_bytes());
+    socket.write(body);
+    socket.disconnect_from_host();
+    socket.wait_for_disconnected(5000);
+}
+
+fn main() {
+    let (certificate, key) = mint();
+    let mut config = SslConfiguration::default_configuration();
+    config.set_local_certificate(certificate.clone());
+    config.set_private_key(key);
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(config);
+    assert!(
+        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        "listen: {}",
+        server.error_string()
+    );
+    let port = server.server_port();
+    let server_thread = thread::spawn(move || web_server(&mut server));
+
+    // The snippet.
+    let mut socket = SslSocket::new();
+    socket.add_ca_certificate(certificate); // trust the local stand-in
+    socket.connect_to_host_encrypted("127.0.0.1", port);
+    if !socket.wait_for_encrypted(5000) {
+        eprintln!("{}", socket.error_string());
+        std::process::exit(1);
+    }
+    socket.write(b"GET / HTTP/1.0\r\n\r\n");
+    let mut response = Vec::new();
+    while socket.wait_for_ready_read(5000) {
+        response.extend(socket.read_all());
+    }
+    response.extend(socket.read_all()); // anything that came with the server's close
+    server_thread.join().expect("server thread");
+    print!("{}", String::from_utf8_lossy(&response));
+    if !response.starts_with(b"HTTP/1.0 200 OK") {
+        eprintln!("no response: {}", socket.error_string());
+        std::process::exit(1);
+    }
+}

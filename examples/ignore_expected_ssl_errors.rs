@@ -1,0 +1,146 @@
+//! Qt's snippet for a server whose self-signed certificate you expect: ignore exactly that
+//! error, for exactly that certificate, and nothing else:
+//!
+//! ```cpp
+//! QList<QSslCertificate> cert = QSslCertificate::fromPath("server-certificate.pem"_L1);
+//! QSslError error(QSslError::SelfSignedCertificate, cert.at(0));
+//! QList<QSslError> expectedSslErrors;
+//! expectedSslErrors.append(error);
+//!
+//! QSslSocket socket;
+//! socket.ignoreSslErrors(expectedSslErrors);
+//! socket.connectToHostEncrypted("server.tld", 443);
+//! ```
+//!
+//! The server is local (127.0.0.1, its certificate minted at start and written to
+//! `server-certificate.pem` in a temporary directory). A second server with another self-signed
+//! certificate shows that the list ignores nothing else. Run: `cargo run --example
+//! ignore_expected_ssl_errors`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::thread;
+
+use openssl::asn1::Asn1Time;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509NameBuilder};
+use qsslsocket::{
+    EncodingFormat, KeyAlgorithm, KeyType, PatternSyntax, SslCertificate, SslConfiguration,
+    SslError, SslErrorKind, SslKey, SslServer, SslSocket,
+};
+
+/// A self-signed certificate for localhost / 127.0.0.1 (PEM) and its key.
+fn mint() -> (Vec<u8>, SslKey) {
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Ec,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    (b.build().to_pem().unwrap(), key)
+}
+
+/// A server on 127.0.0.1 that accepts one connection and completes (or fails) its handshake.
+fn start_server(cert_pem: &[u8], key: SslKey) -> (u16, thread::JoinHandle<()>) {
+    let mut config = SslConfiguration::default_configuration();
+    config
+        .set_local_certificate(SslCertificate::from_data(cert_pem, EncodingFormat::Pem)[0].clone());
+    config.set_private_key(key);
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(config);
+    assert!(
+        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        "{}",
+        server.error_string()
+    );
+    let port = server.server_port();
+    let handle = thread::spawn(move || {
+        if server.wait_for_new_connection(5000) {
+            if let Some(mut socket) = server.next_pending_connection() {
+                if socket.wait_for_encrypted(5000) {
+                    socket.wait_for_disconnected(5000);
+                }
+            }
+        }
+    });
+    (port, handle)
+}
+
+/// Connects with exactly the expected errors ignored; returns whether it got encrypted.
+fn connect(port: u16, expected: &[SslError]) -> bool {
+    let mut socket = SslSocket::new();
+    socket.ignore_ssl_errors_list(expected);
+    socket.on_ssl_errors(|_, errors| {
+        for e in errors {
+            println!("  ssl_errors: {:?} ({})", e.error(), e.error_string());
+        }
+    });
+    socket.connect_to_host_encrypted("127.0.0.1", port);
+    let encrypted = socket.wait_for_encrypted(5000);
+    if encrypted {
+        println!("  encrypted; the error was ignored because it was expected");
+        socket.disconnect_from_host();
+        socket.wait_for_disconnected(5000);
+    } else {
+        println!("  refused: {}", socket.error_string());
+    }
+    encrypted
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("qsslsocket-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let (pem, key) = mint();
+    let path = dir.join("server-certificate.pem");
+    std::fs::write(&path, &pem).expect("write server-certificate.pem");
+
+    // The snippet.
+    let cert = SslCertificate::from_path(&path, EncodingFormat::Pem, PatternSyntax::FixedString);
+    let error = SslError::new(SslErrorKind::SelfSignedCertificate, Some(cert[0].clone()));
+    let expected_ssl_errors = vec![error];
+
+    println!("the expected server:");
+    let (port, server) = start_server(&pem, key);
+    let trusted = connect(port, &expected_ssl_errors);
+    server.join().expect("server thread");
+
+    println!("another self-signed server:");
+    let (other_pem, other_key) = mint();
+    let (port, server) = start_server(&other_pem, other_key);
+    let other = connect(port, &expected_ssl_errors);
+    server.join().expect("server thread");
+
+    let _ = std::fs::remove_dir_all(&dir);
+    if !trusted || other {
+        eprintln!("unexpected outcome: expected server {trusted}, other server {other}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,122 @@
+//! Qt's cipher snippet, `setCiphers` with an OpenSSL cipher string (Rust: `set_ciphers_str`):
+//!
+//! ```cpp
+//! QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+//! config.setCiphers("DHE-RSA-AES256-SHA:DHE-DSS-AES256-SHA:AES256-SHA");
+//! ```
+//!
+//! It prints what the linked OpenSSL makes of the string (`SslCipher::report`), then connects
+//! over TLS 1.2 to a local server (127.0.0.1, RSA certificate minted at start) and shows which of
+//! the three suites was negotiated. (TLS 1.3 has its own suites, which this string does not
+//! name, so the client stays at TLS 1.2 to use them.) Run: `cargo run --example
+//! set_ciphers_string`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::thread;
+
+use openssl::asn1::Asn1Time;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509NameBuilder};
+use qsslsocket::{
+    EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslCipher, SslConfiguration, SslKey,
+    SslProtocol, SslServer, SslSocket,
+};
+
+const CIPHERS: &str = "DHE-RSA-AES256-SHA:DHE-DSS-AES256-SHA:AES256-SHA";
+
+/// A self-signed RSA-2048 certificate for localhost / 127.0.0.1 and its key (the suites above
+/// authenticate with RSA or DSA).
+fn mint() -> (SslCertificate, SslKey) {
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = SslCertificate::from_data(&b.build().to_pem().unwrap(), EncodingFormat::Pem);
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Rsa,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    (cert[0].clone(), key)
+}
+
+fn main() {
+    // What this OpenSSL provides of the string, token by token.
+    print!("{}", SslCipher::report(CIPHERS));
+
+    // The snippet.
+    let mut config = SslConfiguration::default_configuration();
+    config.set_ciphers_str(CIPHERS);
+    let names: Vec<String> = config.ciphers().iter().map(SslCipher::name).collect();
+    println!("ciphers(): {}", names.join(", "));
+
+    let (certificate, key) = mint();
+    let mut server_config = SslConfiguration::default_configuration();
+    server_config.set_local_certificate(certificate.clone());
+    server_config.set_private_key(key);
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(server_config);
+    assert!(
+        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        "listen: {}",
+        server.error_string()
+    );
+    let port = server.server_port();
+    let server_thread = thread::spawn(move || {
+        if server.wait_for_new_connection(5000) {
+            if let Some(mut socket) = server.next_pending_connection() {
+                if socket.wait_for_encrypted(5000) {
+                    socket.wait_for_disconnected(5000);
+                }
+            }
+        }
+    });
+
+    let mut socket = SslSocket::new();
+    config.set_protocol(SslProtocol::TlsV1_2);
+    config.add_ca_certificate(certificate);
+    socket.set_ssl_configuration(config);
+    socket.connect_to_host_encrypted("127.0.0.1", port);
+    let encrypted = socket.wait_for_encrypted(5000);
+    let cipher = socket.session_cipher();
+    if encrypted {
+        println!(
+            "negotiated: {} {} (key exchange {}, authentication {}, {} bits)",
+            socket.session_protocol(),
+            cipher.name(),
+            cipher.key_exchange_method(),
+            cipher.authentication_method(),
+            cipher.used_bits()
+        );
+        socket.disconnect_from_host();
+        socket.wait_for_disconnected(5000);
+    }
+    server_thread.join().expect("server thread");
+    if !encrypted || !names.contains(&cipher.name()) {
+        eprintln!("handshake failed: {}", socket.error_string());
+        std::process::exit(1);
+    }
+}
