@@ -1,33 +1,76 @@
 //! Runs every program in examples/ (Qt's QSslSocket snippets in Rust, each against a local peer
 //! it starts itself) and checks what it prints.
 //!
-//! `cargo test --all-targets` (ci/test.sh) builds the examples next to this test's binary
-//! (`target/<profile>/examples/`). A missing example binary fails the test and says how to build
-//! it.
+//! The example binaries live in `target/<profile>/examples/`, next to this test's own
+//! `target/<profile>/deps/`. `cargo test --all-targets` compiles examples only as test harnesses
+//! (`examples/<name>-<hash>`, which do not run `main`), so the first test to need them runs
+//! `cargo build --examples` for this profile and target directory (quick when they are up to
+//! date; cargo does not hold its build lock while tests run).
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::external::Proc;
 
 /// Bound for one example run.
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bound for building the examples (a cold build on a busy two-core machine).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// target/<profile>/examples/NAME, from this test's own path (target/<profile>/deps/examples-*).
+/// target/<profile>/examples/, built and up to date.
+fn examples_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target/<profile>/deps/<test>")
+                .to_path_buf();
+            let target_dir = profile_dir.parent().expect("target/<profile>");
+            let profile = profile_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("profile directory name");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--examples", "--quiet", "--manifest-path"])
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", target_dir);
+            match profile {
+                "debug" => {}
+                "release" => {
+                    cmd.arg("--release");
+                }
+                other => {
+                    cmd.args(["--profile", other]);
+                }
+            }
+            if std::env::var("CI").as_deref() == Ok("true") {
+                cmd.arg("--locked");
+            }
+            let mut build = Proc::spawn("cargo build --examples", cmd);
+            build.close_stdin();
+            let status = build.wait_exit(BUILD_TIMEOUT);
+            assert!(
+                status.success(),
+                "`cargo build --examples` failed ({status}):\n{}",
+                build.transcript()
+            );
+            profile_dir.join("examples")
+        })
+        .clone()
+}
+
 fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples").join(name);
+    let path = examples_dir().join(name);
     assert!(
         path.is_file(),
-        "example binary {} not found: build the examples first (`cargo build --examples`, or \
-         `cargo test --all-targets` as ci/test.sh does)",
+        "example binary {} not found after `cargo build --examples`",
         path.display()
     );
     path
