@@ -70,6 +70,17 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// The soft limit on open descriptors (`/proc/self/limits`).
+fn descriptor_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
@@ -511,6 +522,14 @@ fn idle_connections_child() {
 fn an_idle_loop_with_10000_connections_uses_no_cpu() {
     const IDLE: usize = 10_000;
     const ENCRYPTED: usize = 20;
+    // This process holds the server ends (10,000 + 2 x 20 + a few); the child the client ends.
+    // No limit is raised: the test needs `ulimit -n` >= 10,200 (Debian 12 here: 20,000).
+    let limit = descriptor_limit();
+    assert!(
+        limit >= IDLE as u64 + 200,
+        "this test needs a soft descriptor limit of at least {} (ulimit -n); it is {limit}",
+        IDLE + 200
+    );
     let mut event_loop = EventLoop::new();
     let server = echo_server_with(|server| {
         server.set_max_pending_connections(2 * IDLE as i32);
@@ -607,4 +626,70 @@ fn an_idle_loop_with_10000_connections_uses_no_cpu() {
     let t0 = Instant::now();
     assert!(event_loop.run_until(|lp| lp.sockets_of(server_id).len() == ENCRYPTED, 60_000));
     eprintln!("{IDLE} closed connections dropped in {:?}", t0.elapsed());
+}
+
+#[test]
+fn a_slot_adds_a_socket_through_the_handle() {
+    let mut event_loop = EventLoop::new();
+    let server = event_loop.add_server(echo_server());
+    let port = event_loop.server_mut(server).unwrap().server_port();
+    let handle = event_loop.handle();
+    let added = Arc::new(Mutex::new(None));
+    let slot_added = added.clone();
+    let mut first = client("127.0.0.1", port);
+    first.on_encrypted(move |_| {
+        // A second connection, started from inside the first one's slot.
+        let mut second = client("127.0.0.1", port);
+        second.on_encrypted(|s| {
+            s.write(b"second\n");
+        });
+        *slot_added.lock().unwrap() = Some(handle.add_socket(second));
+    });
+    let first = event_loop.add_socket(first);
+    assert!(event_loop.run_until(|_| added.lock().unwrap().is_some(), 10_000));
+    let second = added.lock().unwrap().unwrap();
+    assert_ne!(first, second);
+    assert!(event_loop.run_until(
+        |lp| lp.socket(second).is_some_and(|s| s.bytes_available() == 7),
+        10_000
+    ));
+    assert_eq!(event_loop.sockets_of(server).len(), 2);
+}
+
+#[test]
+fn a_server_taken_out_of_the_loop_keeps_working_blocking() {
+    let mut event_loop = EventLoop::new();
+    let server_id = event_loop.add_server(echo_server());
+    let port = event_loop.server_mut(server_id).unwrap().server_port();
+    let id = event_loop.add_socket(client("127.0.0.1", port));
+    assert!(event_loop.run_until(|lp| lp.socket(id).unwrap().is_encrypted(), 10_000));
+    let accepted = event_loop.sockets_of(server_id);
+    assert_eq!(accepted.len(), 1);
+    let mut server = event_loop.remove_server(server_id).expect("the server");
+    assert!(event_loop.server_mut(server_id).is_none());
+    // Its accepted socket stays in the loop and keeps echoing.
+    event_loop.socket_mut(id).unwrap().write(b"still served\n");
+    assert!(event_loop.run_until(|lp| lp.socket(id).unwrap().bytes_available() == 13, 10_000));
+    // The server itself now accepts with the blocking calls.
+    let peer = std::thread::spawn(move || {
+        let mut socket = client("127.0.0.1", port);
+        socket.on_encrypted(|s| {
+            s.write(b"hello\n");
+        });
+        // Driving the socket until the echo arrives also sends the handshake's last flight.
+        while socket.bytes_available() < 6 && socket.wait_for_ready_read(10_000) {}
+        socket.read_all()
+    });
+    assert!(server.wait_for_new_connection(10_000));
+    let mut socket = server.next_pending_connection().unwrap();
+    assert!(
+        socket.wait_for_encrypted(10_000),
+        "{}",
+        socket.error_string()
+    );
+    // The echo server's slot (connected in on_new_connection) answers as the data arrives.
+    while socket.byte_totals().plaintext_written < 6 && socket.wait_for_ready_read(10_000) {}
+    assert_eq!(socket.byte_totals().plaintext_written, 6);
+    socket.flush();
+    assert_eq!(peer.join().unwrap(), b"hello\n");
 }

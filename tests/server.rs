@@ -462,3 +462,59 @@ fn accept_error_pauses_the_server() {
         "child failed:\n{stdout}\n{stderr}"
     );
 }
+
+#[test]
+fn server_slots_run_for_sockets_driven_on_other_threads() {
+    const CLIENTS: usize = 4;
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(server_config());
+    let encrypted = Arc::new(Mutex::new(Vec::new()));
+    let sink = encrypted.clone();
+    server.on_encrypted(move |s| {
+        sink.lock().unwrap().push(std::thread::current().id());
+        s.write(b"welcome\n");
+    });
+    assert!(server.listen(LOCALHOST, 0));
+    let port = server.port_for_test();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut tls = tls_connect(port);
+                let mut line = [0u8; 8];
+                tls.read_exact(&mut line).unwrap();
+                line
+            })
+        })
+        .collect();
+    // Each accepted socket is handed to a worker thread that drives its handshake.
+    let mut workers = Vec::new();
+    while workers.len() < CLIENTS {
+        assert!(server.wait_for_new_connection(10_000));
+        while let Some(mut socket) = server.next_pending_connection() {
+            workers.push(std::thread::spawn(move || {
+                let ok = socket.wait_for_encrypted(10_000);
+                socket.wait_for_bytes_written(10_000);
+                (ok, std::thread::current().id())
+            }));
+        }
+    }
+    let worker_threads: Vec<_> = workers
+        .into_iter()
+        .map(|w| {
+            let (ok, id) = w.join().unwrap();
+            assert!(ok);
+            id
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(&c.join().unwrap(), b"welcome\n");
+    }
+    let mut seen = encrypted.lock().unwrap().clone();
+    let mut expected = worker_threads;
+    seen.sort_by_key(|t| format!("{t:?}"));
+    expected.sort_by_key(|t| format!("{t:?}"));
+    assert_eq!(
+        seen, expected,
+        "each server slot ran on the thread driving its socket"
+    );
+}
