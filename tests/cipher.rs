@@ -379,3 +379,13 @@ fn report_explains_what_is_missing() {
     // The report's list is what set_ciphers_str stores.
     assert_eq!(r.ciphers(), resolved(r.cipher_string()).as_slice());
 }
+
+#[test]
+fn psk_suites_need_credentials_the_crate_does_not_configure() {
+    let report = SslCipher::report("PSK-AES128-GCM-SHA256");
+    let entry = &report.entries()[0];
+    assert!(
+        matches!(&entry.availability, CipherAvailability::NeedsCredentials { kind } if kind.contains("PSK")),
+        "{report}"
+    );
+}

@@ -519,3 +519,21 @@ fn k3_server_verify_peer_untrusted_client_cert() {
         false,
     );
 }
+
+#[test]
+fn verify_none_reports_an_unverified_chain() {
+    let peer = echo_peer(&pki().leaf, true);
+    let mut s = SslSocket::new();
+    s.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let report = s.verification_report().unwrap();
+    assert!(
+        report.errors().is_empty(),
+        "the name matches and nothing else is checked"
+    );
+    assert!(!report.is_trusted(), "the chain was not verified");
+    assert!(report.trust_anchor().is_none());
+    s.abort();
+    peer.join();
+}

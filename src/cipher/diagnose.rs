@@ -10,7 +10,7 @@ use openssl::ssl::{Ssl, SslContextBuilder, SslMethod};
 use super::report::{
     CipherAvailability, CipherOperator, CipherReport, CipherReportEntry, CipherTokenKind,
 };
-use super::resolve::{Scratch, is_srp, resolve_cipher_string, tokens};
+use super::resolve::{Scratch, is_psk, is_srp, resolve_cipher_string, tokens};
 use crate::SslCipher;
 
 /// Every suite in OpenSSL's tables (whatever this build can use) with its IANA name, and what
@@ -251,8 +251,19 @@ fn offered_at(catalog: &Catalog, cipher: &SslCipher, level: u32) -> bool {
 
 /// Why a set of matched suites is (not) usable at `level`.
 fn availability(catalog: &Catalog, matched: &[SslCipher], level: u32) -> CipherAvailability {
-    if matched.iter().any(|c| offered_at(catalog, c, level)) {
+    let offered: Vec<&SslCipher> = matched
+        .iter()
+        .filter(|c| offered_at(catalog, c, level))
+        .collect();
+    if offered.iter().any(|c| !is_psk(c)) {
         return CipherAvailability::Provided;
+    }
+    if let Some(psk) = offered.first() {
+        // OpenSSL offers PSK suites, but the crate has no way to configure a pre-shared key,
+        // so a handshake limited to them fails ("no ciphers available").
+        return CipherAvailability::NeedsCredentials {
+            kind: psk.key_exchange_method.clone(),
+        };
     }
     if let Some(best) = matched
         .iter()

@@ -116,10 +116,11 @@ pub enum CipherAvailability {
         /// The protocol, as OpenSSL names it (`SSLv2`, `TLSv1.3`, ...).
         protocol: String,
     },
-    /// The suites need credentials qsslsocket never provides (SRP user names); OpenSSL lists
-    /// them but never offers them.
+    /// The suites need credentials qsslsocket never provides: SRP user names (OpenSSL lists
+    /// those suites but never offers them) or pre-shared keys (offered, but a handshake limited to
+    /// them fails).
     NeedsCredentials {
-        /// The kind of credential (`SRP`).
+        /// The kind of key exchange that needs them (`SRP`, `PSK`, `ECDHEPSK`, ...).
         kind: String,
     },
     /// OpenSSL lists the suites but can offer none of them (no enabled protocol version or
@@ -305,7 +306,7 @@ impl fmt::Display for CipherAvailability {
             CipherAvailability::NeedsCredentials { kind } => {
                 write!(
                     f,
-                    "not provided: needs {kind} credentials, never offered by qsslsocket"
+                    "not provided: needs {kind} credentials, which qsslsocket does not configure"
                 )
             }
             CipherAvailability::NotNegotiable => {

@@ -232,6 +232,12 @@ impl Scratch {
     }
 }
 
+/// Whether a suite uses pre-shared-key exchange (`PSK`, `RSAPSK`, `DHEPSK`, `ECDHEPSK`), usable
+/// only with a PSK identity and key, which qsslsocket does not configure.
+pub(super) fn is_psk(cipher: &SslCipher) -> bool {
+    cipher.key_exchange_method.contains("PSK")
+}
+
 /// Whether a suite uses SRP key exchange (offered only with an SRP user name).
 pub(super) fn is_srp(cipher: &SslCipher) -> bool {
     cipher.key_exchange_method == "SRP"

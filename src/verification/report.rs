@@ -85,10 +85,11 @@ impl VerificationReport {
             .collect()
     }
 
-    /// Whether verification found no error at all (a trusted chain, a matching name, nothing
-    /// blacklisted). Ignored errors still make this `false`.
+    /// Whether the chain was verified up to a trust anchor and verification found no error at
+    /// all (a matching name, nothing blacklisted). Ignored errors still make this `false`, and so
+    /// does a handshake in `VerifyNone` mode, where the chain is not verified.
     pub fn is_trusted(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.anchor.is_some()
     }
 
     /// The chain OpenSSL built, leaf first, ending with the trust anchor when one was found
