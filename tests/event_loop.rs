@@ -693,3 +693,29 @@ fn a_server_taken_out_of_the_loop_keeps_working_blocking() {
     socket.flush();
     assert_eq!(peer.join().unwrap(), b"hello\n");
 }
+
+#[test]
+fn a_condition_that_touches_a_socket_does_not_keep_the_loop_awake() {
+    let mut event_loop = EventLoop::new();
+    let server = event_loop.add_server(echo_server());
+    let port = event_loop.server_mut(server).unwrap().server_port();
+    let id = event_loop.add_socket(client("127.0.0.1", port));
+    assert!(event_loop.run_until(|lp| lp.socket(id).unwrap().is_encrypted(), 10_000));
+    while event_loop.process_events(50) > 0 {}
+    let mut rounds = 0;
+    let cpu = thread_cpu();
+    // socket_mut marks the socket for re-examination; a drive that finds nothing to do does
+    // not count as activity, so the loop still sleeps between checks.
+    assert!(!event_loop.run_until(
+        |lp| {
+            rounds += 1;
+            lp.socket_mut(id).unwrap().read_all();
+            false
+        },
+        500
+    ));
+    let cpu = thread_cpu() - cpu;
+    eprintln!("{rounds} rounds, {cpu:?} CPU in 500 ms");
+    assert!(rounds <= 5, "{rounds} rounds");
+    assert!(cpu < Duration::from_millis(50), "{cpu:?}");
+}

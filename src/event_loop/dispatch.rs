@@ -91,15 +91,13 @@ impl EventLoop {
         for id in std::mem::take(&mut self.dirty_servers) {
             if let Some(entry) = self.servers.get_mut(&id) {
                 entry.dirty = false;
-                self.service_server(id);
-                busy = true;
+                busy |= self.service_server(id);
             }
         }
         for id in std::mem::take(&mut self.dirty) {
             if let Some(entry) = self.sockets.get_mut(&id) {
                 entry.dirty = false;
-                self.service(id);
-                busy = true;
+                busy |= self.service(id);
             }
         }
         busy | self.run_commands()
@@ -151,33 +149,36 @@ impl EventLoop {
         }
     }
 
-    /// Drives socket `id` and brings its bookkeeping up to date.
-    fn service(&mut self, id: SocketId) {
+    /// Drives socket `id` and brings its bookkeeping up to date. Returns whether anything
+    /// happened (a socket only touched through `socket_mut` without effect does not count, so
+    /// that a `run_until` condition that calls `socket_mut` does not keep the loop awake).
+    fn service(&mut self, id: SocketId) -> bool {
         let round = self.round;
         let Some(entry) = self.sockets.get_mut(&id) else {
-            return;
+            return false;
         };
         if entry.round != round {
             entry.round = round;
             self.serviced += 1;
         }
         let socket = &mut entry.socket;
-        let again = with_current_socket(Some(id), || {
+        let (progressed, again) = with_current_socket(Some(id), || {
             // A second drive picks up work that slots queued at the end of the first (it costs a
             // read that finds nothing); work left after that waits for the next round.
-            socket.drive() && socket.drive()
+            let progressed = socket.drive();
+            (progressed, progressed && socket.drive())
         });
         if again {
             self.mark_dirty(id);
         }
-        self.settle(id);
+        self.settle(id) || progressed
     }
 
     /// After a drive or a change from outside: handshake accounting, auto-removal,
-    /// registration, deadline.
-    fn settle(&mut self, id: SocketId) {
+    /// registration, deadline. Returns whether the socket left the loop or failed.
+    fn settle(&mut self, id: SocketId) -> bool {
         let Some(entry) = self.sockets.get_mut(&id) else {
-            return;
+            return false;
         };
         let state = entry.socket.state();
         if entry.handshaking
@@ -188,11 +189,11 @@ impl EventLoop {
             self.settle_handshake(server);
         }
         let Some(entry) = self.sockets.get_mut(&id) else {
-            return;
+            return true;
         };
         if entry.auto_remove && state == SocketState::UnconnectedState {
             self.remove_socket(id);
-            return;
+            return true;
         }
         let want = entry
             .socket
@@ -213,7 +214,7 @@ impl EventLoop {
             self.registrations
                 .remove(self.poll.registry(), token, &mut entry.registered);
             self.mark_dirty(id);
-            return;
+            return true;
         }
         let deadline = entry.socket.next_deadline();
         if deadline != entry.deadline {
@@ -222,6 +223,7 @@ impl EventLoop {
                 self.deadlines.push(at, (id, at));
             }
         }
+        false
     }
 
     /// A server's socket finished its handshake or left: it no longer counts toward the
@@ -236,10 +238,10 @@ impl EventLoop {
     }
 
     /// Accepts what is waiting on server `id`, moves the new sockets into the loop, and keeps
-    /// the listening descriptor registered.
-    fn service_server(&mut self, id: ServerId) {
+    /// the listening descriptor registered. Returns whether it accepted anything.
+    fn service_server(&mut self, id: ServerId) -> bool {
         let Some(entry) = self.servers.get_mut(&id) else {
-            return;
+            return false;
         };
         let more = entry.server.accept_for_loop(ACCEPT_BATCH);
         let accepted = entry.server.take_accepted();
@@ -262,11 +264,13 @@ impl EventLoop {
         if more {
             self.mark_server_dirty(id);
         }
+        let busy = more || !accepted.is_empty();
         for (accepted, handshaking) in accepted {
             let socket_id = accepted
                 .id
                 .unwrap_or_else(|| SocketId(self.shared.next_id()));
             self.insert_socket(socket_id, accepted.socket, Some(id), handshaking);
         }
+        busy
     }
 }

@@ -227,7 +227,8 @@ impl EventLoop {
     /// The socket `id`, for the application to act on between rounds. The loop re-examines it
     /// in the next round (a `write` goes out, a `read` that freed read-buffer space resumes
     /// reading). `None` if there is no such socket (never added, removed, or dropped by the
-    /// loop).
+    /// loop). Cheap enough for a `run_until` condition: a re-examination that finds nothing to
+    /// do does not keep the loop from sleeping.
     pub fn socket_mut(&mut self, id: SocketId) -> Option<&mut SslSocket> {
         self.mark_dirty(id);
         self.sockets.get_mut(&id).map(|e| &mut e.socket)
@@ -297,6 +298,9 @@ impl EventLoop {
     /// `on_new_connection`). `None` elsewhere.
     ///
     /// # Examples
+    ///
+    /// A server that answers each client's first line, and after that closes the connection
+    /// from a timer (which needs the id):
     /// ```
     /// use qsslsocket::{EventLoop, SslServer};
     ///
@@ -306,7 +310,19 @@ impl EventLoop {
     /// server.on_new_connection(move |socket| {
     ///     let id = EventLoop::current_socket_id().expect("accepted inside the loop");
     ///     let handle = handle.clone();
-    ///     socket.on_disconnected(move |_| handle.remove_socket(id));
+    ///     socket.on_ready_read(move |s| {
+    ///         if s.can_read_line() {
+    ///             let line = s.read_line();
+    ///             s.write(&line);
+    ///             handle.post(move |lp| {
+    ///                 lp.single_shot(1000, move |lp| {
+    ///                     if let Some(s) = lp.socket_mut(id) {
+    ///                         s.disconnect_from_host();
+    ///                     }
+    ///                 })
+    ///             });
+    ///         }
+    ///     });
     /// });
     /// event_loop.add_server(server);
     /// ```

@@ -373,7 +373,8 @@ impl SslServer {
     /// Takes the oldest accepted connection: an `SslSocket` in server mode, its handshake
     /// started but not necessarily finished, so slots connected now still see
     /// `peer_verify_error`, `ssl_errors` and `encrypted`. `None` if none is waiting. Like Qt,
-    /// this resumes accepting if it was paused.
+    /// this resumes accepting if it was paused. (In an event loop the accepted connections go to
+    /// the loop instead, so nothing waits here.)
     #[doc(alias = "nextPendingConnection")]
     pub fn next_pending_connection(&mut self) -> Option<SslSocket> {
         let accepted = self.pending.pop_front()?;
