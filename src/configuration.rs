@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::cipher::{CipherLists, cipher_lists_for, resolve_cipher_string};
 use crate::{PeerVerifyMode, SslCertificate, SslCipher, SslKey, SslOption, SslProtocol};
@@ -39,7 +40,9 @@ pub struct SslConfiguration {
     /// Qt's `allowRootCertOnDemandLoading`: system roots are looked up in the hashed directories
     /// while verifying. Turned off by setting an explicit CA list.
     pub(crate) allow_root_cert_on_demand_loading: bool,
-    pub(crate) ciphers: Vec<SslCipher>,
+    /// Shared between copies: every socket starts with a copy of the default configuration, and
+    /// the list is only read after that.
+    pub(crate) ciphers: Arc<[SslCipher]>,
     /// After `set_ciphers_str`: the string without its TLS 1.3 names, for
     /// `SSL_CTX_set_cipher_list`; `None` if that part resolved to nothing. Use
     /// [`context_cipher_lists`](SslConfiguration::context_cipher_lists) rather than this field.
@@ -123,7 +126,7 @@ impl SslConfiguration {
             ca_certificates: Vec::new(),
             ca_files: HashMap::new(),
             allow_root_cert_on_demand_loading: true,
-            ciphers: Vec::new(),
+            ciphers: Arc::from([]),
             cipher_string: None,
             cipher_suites: None,
             ssl_options: SslOption::DEFAULT_MASK,
@@ -285,7 +288,7 @@ impl SslConfiguration {
     /// The cipher list: what `set_ciphers` stored, or after `set_ciphers_str` what OpenSSL
     /// resolved the string to. Empty means "the default ciphers at handshake time".
     pub fn ciphers(&self) -> Vec<SslCipher> {
-        self.ciphers.clone()
+        self.ciphers.to_vec()
     }
 
     /// Sets the cipher list (Qt: `setCiphers(QList<QSslCipher>)`). TLS 1.3 suites go to
@@ -326,7 +329,7 @@ impl SslConfiguration {
     #[doc(alias = "setCiphers")]
     pub fn set_ciphers_str(&mut self, ciphers: &str) {
         let resolved = resolve_cipher_string(ciphers);
-        self.ciphers = resolved.ciphers;
+        self.ciphers = resolved.ciphers.into();
         self.cipher_string = resolved.openssl_string;
         self.cipher_suites = resolved.tls13_string;
     }

@@ -38,7 +38,7 @@ struct Globals {
 static GLOBALS: Lazy<Mutex<Globals>> = Lazy::new(|| {
     let on_demand = !ca::hashed_dirs().is_empty();
     let mut config = SslConfiguration::new();
-    config.ciphers = default_rule_ciphers();
+    config.ciphers = default_rule_ciphers().into();
     if !on_demand {
         for (certificate, file) in ca::system_store() {
             config.ca_files.insert(certificate.clone(), file.clone());
@@ -97,13 +97,13 @@ fn default_rule_ciphers() -> Vec<SslCipher> {
 
 /// The process's default cipher list (empty if someone set it so).
 pub(crate) fn default_ciphers() -> Vec<SslCipher> {
-    globals().config.ciphers.clone()
+    globals().config.ciphers.to_vec()
 }
 
 /// Replaces the default cipher list of sockets created afterwards.
 pub(crate) fn set_default_ciphers(ciphers: Vec<SslCipher>) {
     let mut g = globals();
-    g.config.ciphers = ciphers;
+    g.config.ciphers = ciphers.into();
     g.config.cipher_string = None;
     g.config.cipher_suites = None;
 }

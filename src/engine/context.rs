@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use foreign_types::ForeignTypeRef;
 use once_cell::sync::Lazy;
 use openssl::error::ErrorStack;
 use openssl::sha::Sha256;
@@ -402,9 +403,31 @@ fn fingerprint(config: &SslConfiguration, role: Role) -> [u8; 32] {
         (config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand())
             as u8,
     ]);
-    let lists = config.context_cipher_lists();
-    field(lists.tls12.as_deref().unwrap_or("\0default").as_bytes());
-    field(lists.tls13.as_deref().unwrap_or("\0default").as_bytes());
+    // The cipher inputs as configured (cheap), not the joined strings built from them.
+    field(
+        config
+            .cipher_string
+            .as_deref()
+            .unwrap_or("\0none")
+            .as_bytes(),
+    );
+    field(
+        config
+            .cipher_suites
+            .as_deref()
+            .unwrap_or("\0none")
+            .as_bytes(),
+    );
+    if config.ciphers.is_empty() {
+        field(b"\0default ciphers");
+        for c in crate::defaults::default_ciphers() {
+            field(c.name.as_bytes());
+        }
+    } else {
+        for c in config.ciphers.iter() {
+            field(c.name.as_bytes());
+        }
+    }
     for cert in config
         .local_certificate_chain
         .iter()
@@ -413,7 +436,11 @@ fn fingerprint(config: &SslConfiguration, role: Role) -> [u8; 32] {
         field(&cert.to_der().unwrap_or_default());
     }
     if let Some(key) = config.private_key.private_pkey() {
-        field(&key.private_key_to_der().unwrap_or_default());
+        // The key's identity, not its encoding (DER-encoding an RSA key costs ~150 us, more than
+        // a resumed handshake). Safe as a cache key: the cached context holds a reference to
+        // this very key, so its address cannot be reused while the entry exists; a copy of the
+        // same key at another address only costs one more context.
+        field(&(key.as_ptr() as usize).to_le_bytes());
     }
     field(b"ca");
     for cert in config.ca_certificates.iter().filter_map(|c| c.as_x509()) {

@@ -7,6 +7,7 @@
 //! `std::io::Read`/`Write` impls, or an `EventLoop`. Signals are emitted while it is driven, on
 //! the driving thread.
 
+mod blocking;
 mod close;
 mod config;
 mod connect;
@@ -118,6 +119,8 @@ pub struct SslSocket {
     /// only on the next event-loop turn, the client's last flight waits for the next drive (and
     /// then leaves together with the first application data).
     send_deferred: bool,
+    /// The last direct read found nothing in the kernel: poll before the next recv.
+    expect_wait: bool,
     /// Set by `SslServer`: a handshake still running at this instant is dropped.
     handshake_deadline: Option<std::time::Instant>,
 
@@ -196,6 +199,7 @@ impl SslSocket {
             encrypted_count: 0,
             connected_count: 0,
             send_deferred: false,
+            expect_wait: false,
             handshake_deadline: None,
             error: SocketError::UnknownSocketError,
             error_string: String::new(),

@@ -411,7 +411,7 @@ impl SslSocket {
         self.plain_out.is_empty() && self.engine.as_ref().is_none_or(|e| e.outgoing().is_empty())
     }
 
-    fn release_idle_buffers(&mut self) {
+    pub(super) fn release_idle_buffers(&mut self) {
         self.read_buf.release();
         self.write_buf.release();
         self.plain_out.release();

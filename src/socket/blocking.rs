@@ -1,0 +1,249 @@
+//! `std::io::Read` and `std::io::Write` for the blocking style, with fast paths: when no slot
+//! needs to see the data and nothing else is pending, plaintext goes straight between the
+//! caller's buffer and the engine, and ciphertext straight between the engine and the kernel,
+//! without the socket's own buffers or a full pump pass.
+
+use std::io;
+use std::time::Instant;
+
+use crate::SocketState;
+use crate::engine::ReadOutcome;
+
+use super::SslSocket;
+
+/// Above this much queued output, `io::Write::write` waits for the socket to drain.
+const WRITE_HIGH_WATER: usize = 1024 * 1024;
+
+impl io::Read for SslSocket {
+    /// Blocks, driving the socket, until at least one byte is available or the stream ended.
+    /// End of stream is `Ok(0)` after the peer's close_notify (or in plain mode); a TLS stream cut
+    /// short without close_notify is `Err(UnexpectedEof)`, so truncation is never mistaken for
+    /// the end of the data. A failed handshake is an error with the socket's `error_string()`.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.read_buf.is_empty() {
+                let n = self.read_buf.read_into(buf);
+                self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
+                self.read_buf.release();
+                return Ok(n);
+            }
+            match self.read_direct(buf) {
+                Direct::Done(n) => return Ok(n),
+                Direct::Wait => {
+                    self.wait_for_activity(None)?;
+                    continue;
+                }
+                Direct::Unavailable => {}
+            }
+            if self.drive() && !self.read_buf.is_empty() {
+                continue;
+            }
+            if self.state == SocketState::UnconnectedState || self.close_notify_reported {
+                return self.end_of_stream();
+            }
+            self.wait_for_activity(None)?;
+        }
+    }
+}
+
+impl io::Write for SslSocket {
+    /// Queues like [`SslSocket::write`], sends what the kernel takes, and blocks while more than
+    /// 1 MiB is queued, so a bulk writer cannot grow memory without bound.
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if !self.open {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the socket is not open",
+            ));
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if !self.write_direct(data) {
+            SslSocket::write(self, data);
+            self.drive();
+        }
+        while self.queued_output() > WRITE_HIGH_WATER {
+            if self.state == SocketState::UnconnectedState {
+                return Err(self.io_error(io::ErrorKind::BrokenPipe));
+            }
+            self.wait_for_activity(None)?;
+            self.drive();
+        }
+        self.release_idle_buffers();
+        Ok(data.len())
+    }
+
+    /// Blocks, driving the socket, until everything queued is on the wire.
+    fn flush(&mut self) -> io::Result<()> {
+        loop {
+            self.drive();
+            if self.queued_output() == 0 {
+                return Ok(());
+            }
+            if self.state == SocketState::UnconnectedState {
+                return Err(self.io_error(io::ErrorKind::BrokenPipe));
+            }
+            self.wait_for_activity(None)?;
+        }
+    }
+}
+
+/// What the direct read path managed.
+enum Direct {
+    /// Read this many bytes.
+    Done(usize),
+    /// The engine needs input and the kernel has none: wait for the descriptor.
+    Wait,
+    /// Something needs the full pump (signals, close, errors, pending output).
+    Unavailable,
+}
+
+impl SslSocket {
+    /// Whether data can bypass the socket's buffers and signals: encrypted, connected, nothing
+    /// queued either way, no slot that must see the data or the write counts.
+    fn direct_io_allowed(&self) -> bool {
+        self.encrypted
+            && self.state == SocketState::ConnectedState
+            && !self.paused
+            && !self.send_deferred
+            && !self.tcp_eof
+            && self.read_buf.is_empty()
+            && self.write_buf.is_empty()
+            && self.plain_out.is_empty()
+            && self.slots.ready_read.is_empty()
+            && self.slots.bytes_written.is_empty()
+            && self.slots.encrypted_bytes_written.is_empty()
+    }
+
+    /// Decrypts straight into the caller's buffer.
+    fn read_direct(&mut self, buf: &mut [u8]) -> Direct {
+        if !self.direct_io_allowed() || !self.outgoing_empty() {
+            return Direct::Unavailable;
+        }
+        for _ in 0..2 {
+            let Some(engine) = self.engine.as_mut() else {
+                return Direct::Unavailable;
+            };
+            match engine.read_plaintext(buf) {
+                ReadOutcome::Data(n) => {
+                    engine.refresh_session();
+                    self.totals.plaintext_read += n as u64;
+                    self.expect_wait = false;
+                    return Direct::Done(n);
+                }
+                ReadOutcome::NeedInput => {}
+                _ => return Direct::Unavailable,
+            }
+            // The last read had to wait: the peer answers what we just sent, so ask poll(2)
+            // first instead of a recv(2) that would come back empty.
+            if std::mem::take(&mut self.expect_wait) {
+                self.release_idle_buffers();
+                return Direct::Wait;
+            }
+            if !self.receive_ciphertext() {
+                self.expect_wait = true;
+                self.release_idle_buffers();
+                return Direct::Wait;
+            }
+        }
+        Direct::Unavailable
+    }
+
+    /// Encrypts straight from the caller's slice and sends what the kernel takes. Returns false
+    /// when the regular queue-and-pump path must be used.
+    fn write_direct(&mut self, data: &[u8]) -> bool {
+        if !self.direct_io_allowed() {
+            return false;
+        }
+        let (Some(engine), Some(tcp)) = (self.engine.as_mut(), self.tcp.as_ref()) else {
+            return false;
+        };
+        let n = match engine.write_plaintext(data) {
+            Ok(n) if n == data.len() => n,
+            // Anything unusual (a partial write, an error) is left to the pump to report.
+            Ok(n) => {
+                self.totals.plaintext_written += n as u64;
+                self.write_buf.push(&data[n..]);
+                return true;
+            }
+            Err(_) => return false,
+        };
+        self.totals.plaintext_written += n as u64;
+        let mut sent = 0;
+        while !engine.outgoing().is_empty() {
+            match tcp.write(engine.outgoing()) {
+                Ok(0) | Err(_) => break, // a write error surfaces in the next pump pass
+                Ok(k) => {
+                    engine.consume_outgoing(k);
+                    sent += k;
+                }
+            }
+        }
+        if sent > 0 {
+            self.totals.ciphertext_written += sent as u64;
+            self.written_count += 1;
+        }
+        true
+    }
+
+    fn queued_output(&self) -> usize {
+        self.write_buf.len()
+            + self.plain_out.len()
+            + self.engine.as_ref().map_or(0, |e| e.outgoing().len())
+    }
+
+    fn end_of_stream(&self) -> io::Result<usize> {
+        match self.peer_closed_cleanly {
+            Some(false) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer closed the connection without close_notify (truncated TLS stream)",
+            )),
+            _ if matches!(
+                self.error,
+                crate::SocketError::SslHandshakeFailedError
+                    | crate::SocketError::SslInternalError
+                    | crate::SocketError::SslInvalidUserDataError
+            ) =>
+            {
+                Err(self.io_error(io::ErrorKind::ConnectionAborted))
+            }
+            _ => Ok(0),
+        }
+    }
+
+    fn io_error(&self, kind: io::ErrorKind) -> io::Error {
+        io::Error::new(kind, self.error_string())
+    }
+
+    /// Blocks until the socket's descriptor is ready for what the socket needs, or `deadline`.
+    /// Returns false on timeout.
+    pub(super) fn wait_for_activity(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+        let Some(interest) = self.interest() else {
+            return Err(self.io_error(io::ErrorKind::NotConnected));
+        };
+        let deadline = match (deadline, self.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = match deadline {
+            None => None,
+            Some(d) => {
+                let now = Instant::now();
+                if d <= now {
+                    return Ok(false);
+                }
+                Some(d - now)
+            }
+        };
+        let mut fds = [crate::ffi::poll::PollFd::new(
+            interest.fd,
+            interest.read,
+            interest.write,
+        )];
+        Ok(crate::ffi::poll::poll(&mut fds, timeout)? > 0)
+    }
+}
