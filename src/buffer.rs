@@ -144,8 +144,12 @@ impl ByteQueue {
         }
         let needed = self.tail + min;
         if self.buf.len() < needed {
+            // A fresh zeroed allocation (calloc: the kernel's zero pages) plus one copy of what
+            // is queued, rather than `resize`, which zero-fills byte by byte in debug builds.
             let new_len = needed.max(self.buf.len() * 2).max(MIN_CAPACITY);
-            self.buf.resize(new_len, 0);
+            let mut grown = vec![0u8; new_len];
+            grown[..self.tail].copy_from_slice(&self.buf[..self.tail]);
+            self.buf = grown;
         }
     }
 }

@@ -400,3 +400,40 @@ fn sni_is_the_ace_form_of_the_peer_name_and_absent_for_ip_literals() {
         None
     );
 }
+
+#[test]
+fn the_servers_handshake_completes_even_if_the_client_stops_driving() {
+    // Qt leaves the client's Finished in its plain socket until the next event-loop turn; the
+    // crate sends it at once (and reports it with the next encryptedBytesWritten, where Qt does).
+    let p = pki();
+    // TLS 1.3: the client's Finished is the handshake's last message.
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |b| {
+        b.set_min_proto_version(Some(openssl::ssl::SslVersion::TLS1_3))
+            .unwrap();
+    });
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let peer = Peer::spawn(move |tcp, log| {
+        let stream = tls_accept(&acc, tcp, log);
+        done_tx.send(stream.is_some()).unwrap();
+        // Keep the connection until the client side has been checked.
+        let _ = release_rx.recv_timeout(common::peer::PEER_TIMEOUT);
+        drop(stream);
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    let rec = Recorder::attach(&mut s);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    // No more driving: the server must still finish.
+    assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+    assert_eq!(rec.signals().last().map(String::as_str), Some("encrypted"));
+    // The bytes are reported with the next drive, as Qt reports them on its next turn.
+    s.flush();
+    assert_eq!(
+        rec.signals().last().map(String::as_str),
+        Some("encryptedBytesWritten")
+    );
+    release_tx.send(()).unwrap();
+    peer.join();
+}

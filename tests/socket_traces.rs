@@ -190,7 +190,9 @@ fn g2_starttls_server() {
         let reply = read_plain_line(&mut tcp).unwrap();
         let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
         c.cert_store_mut().add_cert(root).unwrap();
+        let tickets = common::peer::ticket_flag(&mut c);
         let mut tls = c.build().connect("localhost", tcp).unwrap();
+        common::peer::wait_for_tickets(&mut tls, &tickets);
         tls.write_all(b"hello\n").unwrap();
         let echo = read_line(&mut tls).unwrap();
         tls.shutdown().unwrap();

@@ -399,6 +399,7 @@ fn server_scenario(
             .unwrap();
         let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
         c.cert_store_mut().add_cert(root).unwrap();
+        let tickets = common::peer::ticket_flag(&mut c);
         if max_tls12 {
             c.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
         }
@@ -412,6 +413,7 @@ fn server_scenario(
         match c.build().connect("localhost", tcp) {
             Ok(mut tls) => {
                 log.push("handshake_ok");
+                common::peer::wait_for_tickets(&mut tls, &tickets);
                 if tls.write_all(b"hello\n").is_err() {
                     log.push("send_failed");
                     return log;

@@ -110,6 +110,7 @@ impl SslSocket {
             && self.state == SocketState::ConnectedState
             && !self.paused
             && !self.send_deferred
+            && self.unreported_sent == 0
             && !self.tcp_eof
             && self.read_buf.is_empty()
             && self.write_buf.is_empty()
@@ -133,6 +134,7 @@ impl SslSocket {
                     engine.refresh_session();
                     self.totals.plaintext_read += n as u64;
                     self.expect_wait = false;
+                    self.release_idle_buffers();
                     return Direct::Done(n);
                 }
                 ReadOutcome::NeedInput => {}

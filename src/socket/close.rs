@@ -225,6 +225,7 @@ impl SslSocket {
         self.paused = false;
         self.resume_requested = false;
         self.pending_close = false;
+        self.unreported_sent = 0;
     }
 }
 

@@ -173,7 +173,11 @@ impl SslSocket {
         }
         let generation = self.generation;
         self.emit_encrypted();
-        if self.generation == generation && self.pending_close && self.write_buf.is_empty() {
+        if self.generation != generation {
+            return;
+        }
+        self.send_handshake_tail();
+        if self.pending_close && self.write_buf.is_empty() {
             self.pending_close = false;
             self.disconnect_from_host();
         }

@@ -119,6 +119,8 @@ pub struct SslSocket {
     /// only on the next event-loop turn, the client's last flight waits for the next drive (and
     /// then leaves together with the first application data).
     send_deferred: bool,
+    /// Ciphertext sent while `send_deferred`, reported with the next `encryptedBytesWritten`.
+    unreported_sent: usize,
     /// The last direct read found nothing in the kernel: poll before the next recv.
     expect_wait: bool,
     /// Set by `SslServer`: a handshake still running at this instant is dropped.
@@ -199,6 +201,7 @@ impl SslSocket {
             encrypted_count: 0,
             connected_count: 0,
             send_deferred: false,
+            unreported_sent: 0,
             expect_wait: false,
             handshake_deadline: None,
             error: SocketError::UnknownSocketError,

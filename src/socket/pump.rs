@@ -170,69 +170,86 @@ impl SslSocket {
     /// Step 2: raw plaintext (plain mode) and then ciphertext to TCP. Emits `bytesWritten`
     /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
     fn send_pending(&mut self) -> Option<bool> {
-        let mut moved = false;
-        // Paused after ssl_errors (Qt pauses the socket's notifiers), or the handshake just
-        // completed in this drive: nothing goes out now.
-        if self.send_deferred || self.paused {
+        // Paused after ssl_errors (Qt pauses the socket's notifiers): nothing goes out.
+        if self.paused {
             return Some(false);
         }
+        let mut moved = false;
         for from_engine in [false, true] {
-            let mut sent = 0usize;
-            loop {
-                let Some(tcp) = self.tcp.as_ref() else {
-                    return Some(moved);
-                };
-                let data = if from_engine {
-                    match self.engine.as_ref() {
-                        Some(engine) => engine.outgoing(),
-                        None => break,
-                    }
-                } else {
-                    self.plain_out.as_slice()
-                };
-                if data.is_empty() {
-                    break;
-                }
-                match tcp.write(data) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        sent += n;
-                        if from_engine {
-                            if let Some(engine) = self.engine.as_mut() {
-                                engine.consume_outgoing(n);
-                            }
-                        } else {
-                            self.plain_out.consume(n);
-                        }
-                    }
-                    Err(e) => {
-                        let (kind, text) = tcp::transfer_error(&e);
-                        self.connection_lost(kind, text);
-                        return None;
-                    }
-                }
-            }
-            if sent > 0 {
-                moved = true;
-                self.written_count += 1;
-                self.totals.ciphertext_written += if self.mode == SslMode::UnencryptedMode {
-                    0
-                } else {
-                    sent as u64
-                };
-                let generation = self.generation;
-                if self.mode == SslMode::UnencryptedMode {
-                    self.totals.plaintext_written += sent as u64;
-                    self.emit_bytes_written(sent as i64);
-                } else {
-                    self.emit_encrypted_bytes_written(sent as i64);
-                }
-                if self.generation != generation {
+            let sent = match self.write_queue_to_tcp(from_engine) {
+                Ok(n) => n,
+                Err(e) => {
+                    let (kind, text) = tcp::transfer_error(&e);
+                    self.connection_lost(kind, text);
                     return None;
                 }
+            };
+            if sent > 0 && self.mode != SslMode::UnencryptedMode {
+                self.totals.ciphertext_written += sent as u64;
+            }
+            let unreported = if from_engine { self.unreported_sent } else { 0 };
+            // Qt reports the handshake's last flight (sent at once, see `finish_encrypted`) with
+            // the next write that sends data, or on the next event-loop turn: not in the drive
+            // that completed the handshake on its own.
+            if sent == 0 && (unreported == 0 || self.send_deferred) {
+                continue;
+            }
+            if from_engine {
+                self.unreported_sent = 0;
+            }
+            let report = sent + unreported;
+            moved |= sent > 0;
+            self.written_count += 1;
+            let generation = self.generation;
+            if self.mode == SslMode::UnencryptedMode {
+                self.totals.plaintext_written += sent as u64;
+                self.emit_bytes_written(report as i64);
+            } else {
+                self.emit_encrypted_bytes_written(report as i64);
+            }
+            if self.generation != generation {
+                return None;
             }
         }
         Some(moved)
+    }
+
+    /// Sends the handshake's last flight (the client's Finished, a server's session tickets) at
+    /// once, without a signal: it is reported with the next `encryptedBytesWritten`, where Qt
+    /// reports it. A peer therefore never waits for it, even if the application stops driving
+    /// the socket after `encrypted`. A write error surfaces on the next pump pass.
+    pub(super) fn send_handshake_tail(&mut self) {
+        if let Ok(sent) = self.write_queue_to_tcp(true) {
+            self.totals.ciphertext_written += sent as u64;
+            self.unreported_sent += sent;
+        }
+    }
+
+    /// Writes what the kernel takes from the plain-mode queue or the engine's ciphertext.
+    fn write_queue_to_tcp(&mut self, from_engine: bool) -> std::io::Result<usize> {
+        let mut sent = 0usize;
+        loop {
+            let Some(tcp) = self.tcp.as_ref() else {
+                return Ok(sent);
+            };
+            let data = match (from_engine, self.engine.as_ref()) {
+                (true, Some(engine)) => engine.outgoing(),
+                (true, None) => return Ok(sent),
+                (false, _) => self.plain_out.as_slice(),
+            };
+            if data.is_empty() {
+                return Ok(sent);
+            }
+            let n = tcp.write(data)?;
+            if n == 0 {
+                return Ok(sent);
+            }
+            sent += n;
+            match (from_engine, self.engine.as_mut()) {
+                (true, Some(engine)) => engine.consume_outgoing(n),
+                _ => self.plain_out.consume(n),
+            }
+        }
     }
 
     /// Step 3: bytes from TCP, into the engine (TLS modes) or the read buffer (plain mode),

@@ -171,7 +171,7 @@ impl SslSocket {
                 Some(Interest {
                     fd: tcp.fd(),
                     read: active && !self.tcp_eof && self.may_receive(),
-                    write: active && !self.outgoing_empty(),
+                    write: active && (!self.outgoing_empty() || self.unreported_sent > 0),
                 })
             }
             _ => None,

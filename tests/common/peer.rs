@@ -208,3 +208,38 @@ pub fn echo_peer(identity: &Identity, extra_chain: &[&Identity]) -> Peer {
         }
     })
 }
+
+/// A client connector that records when the server's TLS 1.3 session tickets arrived, for
+/// [`wait_for_tickets`] (qtref's client pauses after the handshake for the same reason: so the
+/// server has flushed its post-handshake output before the first data arrives).
+pub fn ticket_flag(
+    builder: &mut openssl::ssl::SslConnectorBuilder,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f = flag.clone();
+    builder.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::CLIENT);
+    builder
+        .set_new_session_callback(move |_, _| f.store(true, std::sync::atomic::Ordering::SeqCst));
+    flag
+}
+
+/// Reads (nothing is expected) until the session-ticket `flag` is set, bounded by
+/// `PEER_TIMEOUT`. TLS 1.2 sends no ticket after the handshake; then this returns at once.
+pub fn wait_for_tickets(tls: &mut SslStream<TcpStream>, flag: &std::sync::atomic::AtomicBool) {
+    if tls.ssl().version2() != Some(openssl::ssl::SslVersion::TLS1_3) {
+        return;
+    }
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    tls.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .ok();
+    while !flag.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+        // Processes post-handshake messages; the timeout only bounds each attempt. Anything but
+        // "no data yet" (data, the server closing, an alert) ends the wait.
+        match tls.ssl_read(&mut [0u8; 1]) {
+            Err(e) if e.code() == openssl::ssl::ErrorCode::WANT_READ => continue,
+            _ => break,
+        }
+    }
+    tls.get_ref().set_read_timeout(Some(PEER_TIMEOUT)).ok();
+}
