@@ -280,7 +280,7 @@ fn report_of_the_legacy_string() {
         assert_eq!(e.kind, CipherTokenKind::Suite);
         assert_eq!(e.operator, CipherOperator::Add);
         assert_eq!(e.availability, CipherAvailability::Provided, "{e:?}");
-        assert_eq!(names(&e.ciphers), [e.token.clone()]);
+        assert_eq!(names(&e.ciphers), std::slice::from_ref(&e.token));
     }
     let notes = |i: usize| report.entries()[i].notes.join(" | ");
     assert!(notes(1).contains("DSA certificate"), "{}", notes(1));

@@ -113,7 +113,7 @@ fn explicit_ca_lists_switch_on_demand_roots_off() {
     assert_eq!(added, set);
     let mut one = SslConfiguration::new();
     one.add_ca_certificate(root.clone());
-    assert_eq!(one.ca_certificates(), [root.clone()]);
+    assert_eq!(one.ca_certificates(), std::slice::from_ref(&root));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("root.pem");
@@ -124,7 +124,7 @@ fn explicit_ca_lists_switch_on_demand_roots_off() {
         EncodingFormat::Pem,
         PatternSyntax::FixedString
     ));
-    assert_eq!(from_path.ca_certificates(), [root.clone()]);
+    assert_eq!(from_path.ca_certificates(), std::slice::from_ref(&root));
     assert_ne!(
         from_path, one,
         "same CAs, but the path form keeps on-demand roots"

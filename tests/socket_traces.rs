@@ -248,15 +248,14 @@ fn j1_write_before_encrypted() {
     let peer = echo_peer();
     let mut s = client();
     let counters: Arc<Mutex<Vec<(String, i64, i64)>>> = Arc::default();
-    for (name, c) in [("modeChanged", counters.clone())] {
-        s.on_mode_changed(move |s, _| {
-            c.lock().unwrap().push((
-                name.into(),
-                s.bytes_to_write(),
-                s.encrypted_bytes_to_write(),
-            ))
-        });
-    }
+    let c = counters.clone();
+    s.on_mode_changed(move |s, _| {
+        c.lock().unwrap().push((
+            "modeChanged".into(),
+            s.bytes_to_write(),
+            s.encrypted_bytes_to_write(),
+        ))
+    });
     let c = counters.clone();
     s.on_encrypted(move |s| {
         c.lock()
