@@ -31,7 +31,38 @@ const CACHE_LIMIT: usize = 64;
 /// sessions remembered for resumption (keyed by peer name and port).
 pub(crate) struct SharedContext {
     pub(crate) ctx: SslContext,
-    sessions: Mutex<HashMap<String, SslSession>>,
+    sessions: SessionCache,
+}
+
+/// Client sessions by peer, filled by the context's new-session callback.
+type SessionCache = Arc<Mutex<HashMap<String, SslSession>>>;
+
+/// Per-connection session state, attached to the `SSL` as ex_data so that the context's
+/// new-session callback (which only gets the `SSL`) knows where a session belongs.
+#[derive(Default)]
+pub(crate) struct SessionSlot {
+    /// The peer key sessions are cached under (`None`: session sharing is off).
+    pub(crate) key: Option<String>,
+    /// The newest session of this connection not yet taken by the socket (TLS 1.3 tickets
+    /// arrive after the handshake).
+    pub(crate) latest: Mutex<Option<SslSession>>,
+}
+
+impl std::fmt::Debug for SessionSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSlot")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ex_data index of [`SessionSlot`] on an `SSL`.
+pub(crate) fn session_slot_index()
+-> Option<openssl::ex_data::Index<openssl::ssl::Ssl, Arc<SessionSlot>>> {
+    static INDEX: once_cell::sync::OnceCell<
+        Option<openssl::ex_data::Index<openssl::ssl::Ssl, Arc<SessionSlot>>>,
+    > = once_cell::sync::OnceCell::new();
+    *INDEX.get_or_init(|| openssl::ssl::Ssl::new_ex_index().ok())
 }
 
 impl std::fmt::Debug for SharedContext {
@@ -45,15 +76,22 @@ impl SharedContext {
     pub(crate) fn session_for(&self, peer: &str) -> Option<SslSession> {
         self.sessions.lock().ok()?.get(peer).cloned()
     }
+}
 
-    /// Remembers a resumable session for `peer`.
-    pub(crate) fn remember_session(&self, peer: &str, session: SslSession) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            if sessions.len() >= 1024 && !sessions.contains_key(peer) {
-                sessions.clear();
-            }
-            sessions.insert(peer.to_owned(), session);
+/// The new-session callback's body: cache the session for its peer and hand it to the
+/// connection. Runs inside OpenSSL; touches no user code.
+fn remember_session(cache: &SessionCache, ssl: &mut openssl::ssl::SslRef, session: SslSession) {
+    let Some(slot) = session_slot_index().and_then(|i| ssl.ex_data(i)) else {
+        return;
+    };
+    if let (Some(key), Ok(mut sessions)) = (&slot.key, cache.lock()) {
+        if sessions.len() >= 1024 && !sessions.contains_key(key) {
+            sessions.clear();
         }
+        sessions.insert(key.clone(), session.clone());
+    }
+    if let Ok(mut latest) = slot.latest.lock() {
+        *latest = Some(session);
     }
 }
 
@@ -85,11 +123,9 @@ pub(crate) fn shared_context(
     if let Some(found) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(found);
     }
-    let ctx = build(config, role, &key, now)?;
-    let shared = Arc::new(SharedContext {
-        ctx,
-        sessions: Mutex::new(HashMap::new()),
-    });
+    let sessions = SessionCache::default();
+    let ctx = build(config, role, &key, now, &sessions)?;
+    let shared = Arc::new(SharedContext { ctx, sessions });
     if let Ok(mut cache) = CACHE.lock() {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
@@ -158,6 +194,7 @@ fn build(
     role: Role,
     key: &[u8; 32],
     now: SystemTime,
+    sessions: &SessionCache,
 ) -> Result<SslContext, ContextError> {
     let method = match role {
         Role::Client => SslMethod::tls_client(),
@@ -201,6 +238,8 @@ fn build(
             b.set_session_cache_mode(
                 SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE,
             );
+            let cache = sessions.clone();
+            b.set_new_session_callback(move |ssl, session| remember_session(&cache, ssl, session));
         }
     }
     Ok(b.build())

@@ -25,7 +25,7 @@ use openssl::ssl::{ErrorCode, ShutdownState, Ssl, SslStream, SslVerifyMode, SslV
 
 use crate::{SslCertificate, SslCipher, SslProtocol};
 
-use context::{SharedContext, openssl_text};
+use context::{SessionSlot, SharedContext, openssl_text, session_slot_index};
 use pipe::MemPipe;
 use verify::VerifyLog;
 
@@ -99,13 +99,12 @@ pub(crate) struct Totals {
 /// One TLS connection, in memory.
 pub(crate) struct Engine {
     stream: SslStream<MemPipe>,
-    context: Arc<SharedContext>,
     role: Role,
     verify_log: VerifyLog,
     handshake_done: bool,
     failure: Option<Failure>,
     close_notify_received: bool,
-    session_key: Option<String>,
+    session: Arc<SessionSlot>,
     totals: Totals,
 }
 
@@ -159,16 +158,22 @@ impl Engine {
             }
             Role::Server => ssl.set_accept_state(),
         }
+        let session = Arc::new(SessionSlot {
+            key: setup.session_key,
+            ..SessionSlot::default()
+        });
+        if let Some(index) = session_slot_index() {
+            ssl.set_ex_data(index, session.clone());
+        }
         let stream = SslStream::new(ssl, MemPipe::default()).map_err(|e| openssl_text(&e))?;
         Ok(Engine {
             stream,
-            context,
             role,
             verify_log,
             handshake_done: false,
             failure: None,
             close_notify_received: false,
-            session_key: setup.session_key,
+            session,
             totals: Totals::default(),
         })
     }
@@ -232,7 +237,6 @@ impl Engine {
             Ok(()) => {
                 self.handshake_done = true;
                 self.verify_log.stop_collecting();
-                self.remember_session();
                 Ok(true)
             }
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
@@ -419,30 +423,10 @@ impl Engine {
         self.stream.ssl().session_reused()
     }
 
-    /// The current session serialized (Qt's `sessionTicket()`), empty if none.
-    pub(crate) fn session_ticket(&self) -> Vec<u8> {
-        self.stream
-            .ssl()
-            .session()
-            .and_then(|s| s.to_der().ok())
-            .unwrap_or_default()
-    }
-
-    fn remember_session(&self) {
-        if self.role != Role::Client {
-            return;
-        }
-        if let (Some(key), Some(session)) = (&self.session_key, self.stream.ssl().session()) {
-            self.context.remember_session(key, session.to_owned());
-        }
-    }
-
-    /// Client sessions of TLS 1.3 arrive after the handshake (NewSessionTicket); remember the
-    /// latest one after reads.
-    pub(crate) fn refresh_session(&self) {
-        if self.handshake_done && self.stream.ssl().version2() == Some(SslVersion::TLS1_3) {
-            self.remember_session();
-        }
+    /// The newest session OpenSSL established for this connection since the last call (TLS 1.3
+    /// tickets arrive after the handshake), for Qt's `sessionTicket()`.
+    pub(crate) fn take_new_session(&self) -> Option<openssl::ssl::SslSession> {
+        self.session.latest.lock().ok()?.take()
     }
 
     fn fail(&mut self, kind: FailureKind, error: &openssl::ssl::Error) -> Failure {

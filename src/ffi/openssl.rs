@@ -26,3 +26,20 @@ pub(crate) fn set_session(
     // falls back to a full handshake when they do not fit, so no memory-safety issue arises.
     unsafe { ssl.set_session(session).is_ok() }
 }
+
+unsafe extern "C" {
+    fn SSL_SESSION_get_ticket_lifetime_hint(
+        session: *const openssl_sys::SSL_SESSION,
+    ) -> libc::c_ulong;
+}
+
+/// The lifetime hint (seconds) the server sent with a session ticket; 0 if none. Wraps
+/// `SSL_SESSION_get_ticket_lifetime_hint` (OpenSSL 1.1.0+), which openssl-sys does not declare.
+#[doc(alias = "SSL_SESSION_get_ticket_lifetime_hint")]
+pub(crate) fn ticket_lifetime_hint(session: &openssl::ssl::SslSessionRef) -> u64 {
+    use foreign_types::ForeignTypeRef;
+    // SAFETY: `session` is a valid SSL_SESSION borrowed for the call; the function only reads a
+    // field of it. The declaration matches OpenSSL's prototype (const SSL_SESSION * -> unsigned
+    // long), available in every supported OpenSSL (>= 1.1.1, enforced by build.rs).
+    unsafe { SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) }
+}

@@ -131,8 +131,8 @@ impl SslSocket {
             };
             match engine.read_plaintext(buf) {
                 ReadOutcome::Data(n) => {
-                    engine.refresh_session();
                     self.totals.plaintext_read += n as u64;
+                    self.keep_new_session();
                     self.expect_wait = false;
                     self.release_idle_buffers();
                     return Direct::Done(n);

@@ -163,14 +163,7 @@ impl SslSocket {
     fn finish_encrypted(&mut self) {
         self.encrypted = true;
         self.send_deferred = true;
-        if let Some(engine) = self.engine.as_ref() {
-            if !self
-                .config
-                .test_ssl_option(SslOption::SslOptionDisableSessionPersistence)
-            {
-                self.config.session_ticket = engine.session_ticket();
-            }
-        }
+        self.keep_new_session();
         let generation = self.generation;
         self.emit_encrypted();
         if self.generation != generation {

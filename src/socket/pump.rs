@@ -366,9 +366,7 @@ impl SslSocket {
                 }
             }
         }
-        if let Some(engine) = self.engine.as_ref() {
-            engine.refresh_session();
-        }
+        self.keep_new_session();
         if got > 0 {
             self.totals.plaintext_read += got as u64;
             self.emit_ready_read();
@@ -398,6 +396,23 @@ impl SslSocket {
             return true;
         }
         got > 0
+    }
+
+    /// Qt 5.13's `sessionTicket()`: keeps the newest session (TLS 1.3 tickets arrive after the
+    /// handshake) unless `SslOptionDisableSessionPersistence` is on.
+    pub(super) fn keep_new_session(&mut self) {
+        let Some(session) = self.engine.as_ref().and_then(|e| e.take_new_session()) else {
+            return;
+        };
+        if !self
+            .config
+            .test_ssl_option(crate::SslOption::SslOptionDisableSessionPersistence)
+        {
+            self.config.session_ticket = session.to_der().unwrap_or_default();
+            self.config.session_ticket_lifetime_hint =
+                i32::try_from(crate::ffi::openssl::ticket_lifetime_hint(&session))
+                    .unwrap_or(i32::MAX);
+        }
     }
 
     fn nothing_left_to_decrypt(&self) -> bool {
