@@ -23,6 +23,7 @@ impl io::Read for SslSocket {
         if buf.is_empty() {
             return Ok(0);
         }
+        let mut polled = false;
         loop {
             if !self.read_buf.is_empty() {
                 let n = self.read_buf.read_into(buf);
@@ -30,10 +31,11 @@ impl io::Read for SslSocket {
                 self.read_buf.release();
                 return Ok(n);
             }
-            match self.read_direct(buf) {
+            match self.read_direct(buf, polled) {
                 Direct::Done(n) => return Ok(n),
                 Direct::Wait => {
                     self.wait_for_activity(None)?;
+                    polled = true;
                     continue;
                 }
                 Direct::Unavailable => {}
@@ -120,8 +122,9 @@ impl SslSocket {
             && self.slots.encrypted_bytes_written.is_empty()
     }
 
-    /// Decrypts straight into the caller's buffer.
-    fn read_direct(&mut self, buf: &mut [u8]) -> Direct {
+    /// Decrypts straight into the caller's buffer. `polled`: this read has already waited in
+    /// poll(2) for the descriptor.
+    fn read_direct(&mut self, buf: &mut [u8], polled: bool) -> Direct {
         if !self.direct_io_allowed() || !self.outgoing_empty() {
             return Direct::Unavailable;
         }
@@ -133,16 +136,15 @@ impl SslSocket {
                 ReadOutcome::Data(n) => {
                     self.totals.plaintext_read += n as u64;
                     self.keep_new_session();
-                    self.expect_wait = false;
                     self.release_idle_buffers();
                     return Direct::Done(n);
                 }
                 ReadOutcome::NeedInput => {}
                 _ => return Direct::Unavailable,
             }
-            // The last read had to wait: the peer answers what we just sent, so ask poll(2)
-            // first instead of a recv(2) that would come back empty.
-            if std::mem::take(&mut self.expect_wait) {
+            // When reads have been waiting (a request/response exchange), ask poll(2) first
+            // instead of a recv(2) that would come back empty.
+            if self.expect_wait && !polled {
                 self.release_idle_buffers();
                 return Direct::Wait;
             }
@@ -150,6 +152,9 @@ impl SslSocket {
                 self.expect_wait = true;
                 self.release_idle_buffers();
                 return Direct::Wait;
+            }
+            if !polled {
+                self.expect_wait = false;
             }
         }
         Direct::Unavailable

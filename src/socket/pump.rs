@@ -8,8 +8,9 @@ use crate::{SocketError, SocketState, SslMode};
 use super::SslSocket;
 use super::tcp::{self, ReadResult};
 
-/// How much is read from TCP per system call.
-const READ_CHUNK: usize = 64 * 1024;
+/// How much is read from TCP per system call: a bulk transfer then needs few recv(2) calls
+/// (OpenSSL alone makes two per 16 KiB record). Idle buffers go back to the pool.
+const READ_CHUNK: usize = 256 * 1024;
 /// How much plaintext is decrypted per `SSL_read` call.
 const DECRYPT_CHUNK: usize = 16 * 1024;
 
