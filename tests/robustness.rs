@@ -140,7 +140,11 @@ fn fin_without_close_notify_read_after_disconnected() {
     let pems = PemFiles::new();
     let (mut py, port) = source(&pems, 300_000, "fin");
     let mut s = encrypted_client(port);
-    assert!(s.wait_for_disconnected(STEP_MS), "{}", s.error_string());
+    assert!(
+        s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(STEP_MS),
+        "{}",
+        s.error_string()
+    );
     let data = s.read_all();
     assert_eq!(len_and_sha(&data), py.expect_value("SENT", STEP));
     assert_eq!(s.read(&mut [0u8; 1]), -1);
@@ -156,7 +160,11 @@ fn rst_after_data() {
     let (mut py, port) = source(&pems, 300_000, "rst");
     let mut s = encrypted_client(port);
     let rec = Recorder::attach(&mut s);
-    assert!(s.wait_for_disconnected(STEP_MS), "{}", s.error_string());
+    assert!(
+        s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(STEP_MS),
+        "{}",
+        s.error_string()
+    );
     assert_eq!(py.expect_value("END", STEP), "rst acked");
     let data = s.read_all();
     assert_eq!(len_and_sha(&data), py.expect_value("SENT", STEP));
@@ -797,7 +805,11 @@ fn disconnect_while_connecting() {
     s.ignore_ssl_errors();
     s.disconnect_from_host();
     assert_eq!(s.state(), connecting, "unchanged at once");
-    assert!(s.wait_for_disconnected(STEP_MS), "{}", s.error_string());
+    assert!(
+        s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(STEP_MS),
+        "{}",
+        s.error_string()
+    );
     assert_eq!(s.state(), SocketState::UnconnectedState);
     assert!(s.is_open());
     assert_eq!(s.bytes_to_write(), 0);

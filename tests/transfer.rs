@@ -368,11 +368,15 @@ fn read_limit(limit: i64, total: usize) {
     assert_eq!(s.read_buffer_size(), limit);
     s.connect_to_host_encrypted("127.0.0.1", port);
     assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
-    assert!(s.wait_for_ready_read(STEP_MS), "{}", s.error_string());
-    assert_eq!(
-        py.expect_value("SENT", STEP).split(' ').next(),
-        Some(&*count)
+    // The first data may already have arrived with the handshake.
+    assert!(
+        s.bytes_available() > 0 || s.wait_for_ready_read(STEP_MS),
+        "{}",
+        s.error_string()
     );
+    // The sender may or may not get everything into the kernel's buffers before the limit is
+    // lifted (back-pressure: their size depends on the system's TCP memory), so its report is
+    // checked at the end.
     // Take what the socket accepts until it stops growing (a wait then times out).
     let deadline = Instant::now() + STEP;
     while s.wait_for_ready_read(300) {
@@ -442,7 +446,11 @@ fn data_before_remote_close_is_kept() {
     let disconnected = Arc::new(Mutex::new(None));
     let d = disconnected.clone();
     s.on_disconnected(move |s| *d.lock().unwrap() = Some(s.bytes_available()));
-    assert!(s.wait_for_disconnected(STEP_MS), "{}", s.error_string());
+    assert!(
+        s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(STEP_MS),
+        "{}",
+        s.error_string()
+    );
     assert_eq!(s.state(), SocketState::UnconnectedState);
     assert_eq!(*disconnected.lock().unwrap(), Some(102400));
     let data = s.read_all();

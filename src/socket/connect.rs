@@ -111,8 +111,8 @@ impl SslSocket {
     #[doc(alias = "setSocketDescriptor")]
     pub fn set_socket_descriptor(&mut self, fd: RawFd, state: SocketState, mode: OpenMode) -> bool {
         let adopted = crate::ffi::fd::adopt(fd).and_then(Tcp::adopt);
-        let tcp = match adopted {
-            Ok(tcp) => tcp,
+        let (tcp, peer, local) = match adopted {
+            Ok(adopted) => adopted,
             Err(e) => {
                 self.set_error(
                     SocketError::UnsupportedSocketOperationError,
@@ -122,8 +122,8 @@ impl SslSocket {
             }
         };
         self.teardown();
-        self.peer_address = tcp.peer_addr();
-        self.local_address = tcp.local_addr();
+        self.peer_address = Some(peer);
+        self.local_address = local;
         for (option, value) in &self.socket_options {
             tcp.set_option(*option, *value);
         }

@@ -60,16 +60,26 @@ impl Tcp {
         }
     }
 
-    /// Adopts a connected descriptor (made non-blocking).
-    pub(super) fn adopt(fd: OwnedFd) -> io::Result<Tcp> {
+    /// Adopts a connected descriptor (made non-blocking). Returns it with its peer and local
+    /// addresses, read once: a peer that resets right after connecting may leave none to read
+    /// later.
+    pub(super) fn adopt(fd: OwnedFd) -> io::Result<(Tcp, SocketAddr, Option<SocketAddr>)> {
         let socket = Socket::from(fd);
         socket.set_nonblocking(true)?;
         // A descriptor that is not a connected stream socket fails here.
-        socket.peer_addr()?;
-        Ok(Tcp {
-            socket,
-            connecting: false,
-        })
+        let peer = socket
+            .peer_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOTSOCK))?;
+        let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+        Ok((
+            Tcp {
+                socket,
+                connecting: false,
+            },
+            peer,
+            local,
+        ))
     }
 
     pub(super) fn fd(&self) -> RawFd {
