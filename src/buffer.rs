@@ -113,10 +113,12 @@ impl ByteQueue {
         self.head = 0;
         self.tail = 0;
         if buf.len() <= MAX_POOLED {
-            POOL.with(|pool| {
-                let mut pool = pool.borrow_mut();
-                if pool.len() < POOL_SIZE {
-                    pool.push(buf);
+            // `try_with`: a queue dropped while the thread's locals are torn down frees instead.
+            let _ = POOL.try_with(|pool| {
+                if let Ok(mut pool) = pool.try_borrow_mut() {
+                    if pool.len() < POOL_SIZE {
+                        pool.push(buf);
+                    }
                 }
             });
         }
@@ -154,6 +156,15 @@ impl ByteQueue {
     }
 }
 
+impl Drop for ByteQueue {
+    /// A dropped queue's vector goes back to the pool too: the next connection on this thread
+    /// reuses it instead of allocating and zeroing a fresh one.
+    fn drop(&mut self) {
+        self.consume(usize::MAX);
+        self.release();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +184,21 @@ mod tests {
         assert_eq!(&q.as_slice()[..6], b" world");
         q.consume(usize::MAX);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_queue_gives_its_vector_to_the_next_one() {
+        // An unusual size, so that no other queue of this test thread has pooled one like it.
+        const SIZE: usize = 777_777;
+        let mut first = ByteQueue::new();
+        first.spare(SIZE);
+        first.commit(10);
+        assert!(first.capacity() >= SIZE);
+        let vector = first.buf.as_ptr();
+        drop(first);
+        let mut second = ByteQueue::new();
+        second.spare(SIZE);
+        assert_eq!(second.buf.as_ptr(), vector, "the pooled vector is reused");
     }
 
     #[test]

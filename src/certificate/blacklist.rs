@@ -111,6 +111,13 @@ const BLACKLIST: &[(&str, &str)] = &[
     ("27:b1", "NIC CA 2014"),
 ];
 
+/// Whether any entry has this serial number.
+pub(super) fn lists_serial(serial: &[u8]) -> bool {
+    BLACKLIST
+        .iter()
+        .any(|&(listed_serial, _)| serial == listed_serial.as_bytes())
+}
+
 /// Whether the pair (`serial`, one of the CNs) is on the list.
 pub(super) fn is_blacklisted(serial: &[u8], subject_cns: &[String], issuer_cns: &[String]) -> bool {
     BLACKLIST.iter().any(|&(listed_serial, listed_cn)| {

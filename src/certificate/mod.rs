@@ -345,9 +345,14 @@ impl SslCertificate {
     /// or issuer CN. False for a null certificate.
     #[doc(alias = "isBlacklisted")]
     pub fn is_blacklisted(&self) -> bool {
-        !self.is_null()
+        if self.is_null() {
+            return false;
+        }
+        // The serial first: it rules out nearly every certificate without reading any names.
+        let serial = self.serial_number();
+        blacklist::lists_serial(&serial)
             && blacklist::is_blacklisted(
-                &self.serial_number(),
+                &serial,
                 &self.subject_info(SubjectInfo::CommonName),
                 &self.issuer_info(SubjectInfo::CommonName),
             )

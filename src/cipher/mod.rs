@@ -6,6 +6,11 @@ mod diagnose;
 mod report;
 mod resolve;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use foreign_types::ForeignTypeRef;
+use once_cell::sync::Lazy;
 use openssl::ssl::SslCipherRef;
 
 use crate::SslProtocol;
@@ -83,8 +88,21 @@ impl SslCipher {
     /// Describes an OpenSSL cipher the way Qt does (`SSL_CIPHER_description` and
     /// `SSL_CIPHER_get_bits`). Used for session ciphers and resolved cipher lists.
     pub(crate) fn from_openssl(cipher: &SslCipherRef) -> SslCipher {
+        // OpenSSL's SSL_CIPHERs live in static tables for the life of the process, so the
+        // address identifies the suite; describing it once saves the formatting and parsing on
+        // every handshake.
+        static DESCRIBED: Lazy<Mutex<HashMap<usize, SslCipher>>> = Lazy::new(Default::default);
+        let address = cipher.as_ptr() as usize;
+        if let Some(known) = DESCRIBED.lock().ok().and_then(|m| m.get(&address).cloned()) {
+            return known;
+        }
         let bits = cipher.bits();
-        SslCipher::from_description(&cipher.description(), bits.secret, bits.algorithm)
+        let described =
+            SslCipher::from_description(&cipher.description(), bits.secret, bits.algorithm);
+        if let Ok(mut m) = DESCRIBED.lock() {
+            m.insert(address, described.clone());
+        }
+        described
     }
 
     /// Qt's parser of the one-line description: needs more than five space-separated fields

@@ -13,12 +13,13 @@ use std::time::SystemTime;
 use foreign_types::ForeignTypeRef;
 use once_cell::sync::Lazy;
 use openssl::error::ErrorStack;
+use openssl::pkey::{PKey, Private};
 use openssl::sha::Sha256;
 use openssl::ssl::{
     SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSession, SslSessionCacheMode,
     SslVersion,
 };
-use openssl::x509::X509Ref;
+use openssl::x509::{X509, X509Ref};
 
 use crate::{SslConfiguration, SslOption, SslProtocol};
 
@@ -109,7 +110,17 @@ impl ContextError {
     }
 }
 
-static CACHE: Lazy<Mutex<HashMap<[u8; 32], Arc<SharedContext>>>> = Lazy::new(Default::default);
+/// Cached contexts, each under two keys: its configuration's content (certificates and keys
+/// by their encoding) and, for every configuration object seen using it, that object's identity
+/// (certificates and keys by address), which is cheap to compute on every connection.
+static CACHE: Lazy<Mutex<HashMap<[u8; 32], CacheEntry>>> = Lazy::new(Default::default);
+
+struct CacheEntry {
+    shared: Arc<SharedContext>,
+    /// For identity keys: the certificates and key whose addresses make the key, held so that no
+    /// other object can take those addresses while the entry exists.
+    _pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
+}
 
 /// The shared context for `config` in `role`, built on first use.
 /// `now` decides which CA certificates have expired (they are left out of the trust store);
@@ -119,20 +130,59 @@ pub(crate) fn shared_context(
     role: Role,
     now: SystemTime,
 ) -> Result<Arc<SharedContext>, ContextError> {
-    let key = fingerprint(config, role);
-    if let Some(found) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let lookup = |key: &[u8; 32]| {
+        CACHE
+            .lock()
+            .ok()
+            .and_then(|c| c.get(key).map(|e| e.shared.clone()))
+    };
+    let identity = fingerprint(config, role, Identity::Address);
+    if let Some(found) = lookup(&identity) {
         return Ok(found);
     }
-    let sessions = SessionCache::default();
-    let ctx = build(config, role, &key, now, &sessions)?;
-    let shared = Arc::new(SharedContext { ctx, sessions });
+    // A configuration object not seen before: an equal one (certificates loaded again, say)
+    // may already have a context.
+    let content = fingerprint(config, role, Identity::Content);
+    let shared = match lookup(&content) {
+        Some(found) => found,
+        None => {
+            let sessions = SessionCache::default();
+            let ctx = build(config, role, &content, now, &sessions)?;
+            let shared = Arc::new(SharedContext { ctx, sessions });
+            remember(content, shared.clone(), None);
+            shared
+        }
+    };
+    let pinned = (
+        config
+            .local_certificate_chain
+            .iter()
+            .chain(config.ca_certificates.iter())
+            .filter_map(|c| c.as_x509().map(ToOwned::to_owned))
+            .collect(),
+        config.private_key.private_pkey().map(ToOwned::to_owned),
+    );
+    remember(identity, shared.clone(), Some(pinned));
+    Ok(shared)
+}
+
+fn remember(
+    key: [u8; 32],
+    shared: Arc<SharedContext>,
+    pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
+) {
     if let Ok(mut cache) = CACHE.lock() {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(key, shared.clone());
+        cache.insert(
+            key,
+            CacheEntry {
+                shared,
+                _pinned: pinned,
+            },
+        );
     }
-    Ok(shared)
 }
 
 /// OpenSSL's `(min, max)` versions and whether the security level must drop to 0 for `protocol`.
@@ -269,9 +319,10 @@ fn apply_options(b: &mut SslContextBuilder, config: &SslConfiguration, role: Rol
     }
     b.set_options(set);
     b.clear_options(clear);
-    // Idle connections give their 17 KB read and write buffers back (Qt 5+ does the same).
-    // With memory buffers SSL_write never has to stop part-way, so partial writes stay off.
-    b.set_mode(SslMode::RELEASE_BUFFERS | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
+    // No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates OpenSSL's 17 KB buffers around every
+    // record, handshake messages included. The engine frees them itself once the connection is
+    // established and idle (`Engine::release_buffers`), which keeps idle connections as small.
+    b.set_mode(SslMode::ACCEPT_MOVING_WRITE_BUFFER);
 }
 
 fn apply_ciphers(b: &mut SslContextBuilder, config: &SslConfiguration) -> Result<(), ContextError> {
@@ -427,30 +478,36 @@ fn select_alpn<'a>(server: &[u8], client: &'a [u8]) -> Option<&'a [u8]> {
     entries(server).find_map(|wanted| entries(client).find(|offered| *offered == wanted))
 }
 
+/// How `fingerprint` identifies certificates and keys.
+#[derive(Clone, Copy)]
+enum Identity {
+    /// By address: cheap, valid while the objects live (the cache entry pins them).
+    Address,
+    /// By encoding: equal configurations built from separate objects get the same digest.
+    Content,
+}
+
 /// A digest of everything that goes into the context, so equal configurations share one.
-fn fingerprint(config: &SslConfiguration, role: Role) -> [u8; 32] {
-    let mut h = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8; 32] {
+    let mut d = Fingerprint {
+        h: Sha256::new(),
+        identity,
     };
-    field(&[role as u8]);
-    field(&(config.protocol as i32).to_le_bytes());
-    field(&config.peer_verify_depth.to_le_bytes());
-    field(&config.ssl_options.to_le_bytes());
-    field(&[
-        (config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand())
-            as u8,
-    ]);
+    d.field(&[role as u8]);
+    d.field(&(config.protocol as i32).to_le_bytes());
+    d.field(&config.peer_verify_depth.to_le_bytes());
+    d.field(&config.ssl_options.to_le_bytes());
+    d.field(&[(config.allows_on_demand_roots()
+        && crate::defaults::system_roots_available_on_demand()) as u8]);
     // The cipher inputs as configured (cheap), not the joined strings built from them.
-    field(
+    d.field(
         config
             .cipher_string
             .as_deref()
             .unwrap_or("\0none")
             .as_bytes(),
     );
-    field(
+    d.field(
         config
             .cipher_suites
             .as_deref()
@@ -458,38 +515,58 @@ fn fingerprint(config: &SslConfiguration, role: Role) -> [u8; 32] {
             .as_bytes(),
     );
     if config.ciphers.is_empty() {
-        field(b"\0default ciphers");
+        d.field(b"\0default ciphers");
         for c in crate::defaults::default_ciphers() {
-            field(c.name.as_bytes());
+            d.field(c.name.as_bytes());
         }
     } else {
         for c in config.ciphers.iter() {
-            field(c.name.as_bytes());
+            d.field(c.name.as_bytes());
         }
     }
+    d.field(b"local");
     for cert in config
         .local_certificate_chain
         .iter()
         .filter_map(|c| c.as_x509())
     {
-        field(&cert.to_der().unwrap_or_default());
+        d.object(cert.as_ptr(), || cert.to_der().unwrap_or_default());
     }
     if let Some(key) = config.private_key.private_pkey() {
-        // The key's identity, not its encoding (DER-encoding an RSA key costs ~150 us, more than
-        // a resumed handshake). Safe as a cache key: the cached context holds a reference to
-        // this very key, so its address cannot be reused while the entry exists; a copy of the
-        // same key at another address only costs one more context.
-        field(&(key.as_ptr() as usize).to_le_bytes());
+        // A private key is identified by its public half (DER-encoding a private RSA key costs
+        // ~150 us).
+        d.object(key.as_ptr(), || key.public_key_to_der().unwrap_or_default());
     }
-    field(b"ca");
+    d.field(b"ca");
     for cert in config.ca_certificates.iter().filter_map(|c| c.as_x509()) {
-        field(&cert.to_der().unwrap_or_default());
+        d.object(cert.as_ptr(), || cert.to_der().unwrap_or_default());
     }
-    field(b"alpn");
+    d.field(b"alpn");
     for p in &config.allowed_next_protocols {
-        field(p);
+        d.field(p);
     }
-    h.finish()
+    d.h.finish()
+}
+
+struct Fingerprint {
+    h: Sha256,
+    identity: Identity,
+}
+
+impl Fingerprint {
+    /// Length-prefixed, so that adjacent fields cannot run into each other.
+    fn field(&mut self, bytes: &[u8]) {
+        self.h.update(&(bytes.len() as u64).to_le_bytes());
+        self.h.update(bytes);
+    }
+
+    /// A certificate or key: its address or its encoding, as `identity` says.
+    fn object<T>(&mut self, address: *mut T, encode: impl FnOnce() -> Vec<u8>) {
+        match self.identity {
+            Identity::Address => self.field(&(address as usize).to_le_bytes()),
+            Identity::Content => self.field(&encode()),
+        }
+    }
 }
 
 /// Qt's rendering of OpenSSL's error queue: each entry as `ERR_error_string_n` prints it

@@ -218,11 +218,16 @@ impl Engine {
         self.stream.get_mut().outgoing.consume(n);
     }
 
-    /// Gives idle buffers back (after a pump pass that left them empty).
+    /// Gives idle buffers back (after a pump pass that left them empty): ours, and, once the
+    /// handshake is done, OpenSSL's own read and write buffers (what SSL_MODE_RELEASE_BUFFERS
+    /// would do, without the churn during the handshake).
     pub(crate) fn release_buffers(&mut self) {
         let pipe = self.stream.get_mut();
         pipe.incoming.release();
         pipe.outgoing.release();
+        if self.handshake_done && self.failure.is_none() {
+            crate::ffi::openssl::free_buffers(&mut self.stream);
+        }
     }
 
     /// Advances the handshake. `Ok(true)` once it is complete.

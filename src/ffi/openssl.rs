@@ -43,3 +43,21 @@ pub(crate) fn ticket_lifetime_hint(session: &openssl::ssl::SslSessionRef) -> u64
     // long), available in every supported OpenSSL (>= 1.1.1, enforced by build.rs).
     unsafe { SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) }
 }
+
+unsafe extern "C" {
+    fn SSL_free_buffers(ssl: *mut openssl_sys::SSL) -> libc::c_int;
+}
+
+/// Frees the connection's read and write buffers if they hold nothing (OpenSSL allocates them
+/// again when needed). Wraps `SSL_free_buffers` (OpenSSL 1.1.0+), which openssl-sys does not
+/// declare. Returns whether they were freed.
+#[doc(alias = "SSL_free_buffers")]
+pub(crate) fn free_buffers<S>(stream: &mut openssl::ssl::SslStream<S>) -> bool {
+    use foreign_types::ForeignTypeRef;
+    let ssl = stream.ssl().as_ptr();
+    // SAFETY: `ssl` is the valid SSL of `stream`, which is borrowed mutably for the call, so no
+    // other code uses the SSL meanwhile. SSL_free_buffers frees only buffers that hold no pending
+    // data and leaves the SSL usable (it reallocates on demand); the prototype (SSL * -> int)
+    // matches every supported OpenSSL (>= 1.1.1, enforced by build.rs).
+    unsafe { SSL_free_buffers(ssl) == 1 }
+}

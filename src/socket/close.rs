@@ -128,11 +128,14 @@ impl SslSocket {
         self.announce_unconnected();
     }
 
-    /// Sends FIN and hands the TCP socket to the lingering thread.
+    /// Sends FIN and, unless the peer has already ended its side (then nothing more can arrive
+    /// and provoke a reset), hands the socket to the lingering thread.
     fn linger_tcp(&mut self) {
         if let Some(tcp) = self.tcp.take() {
             tcp.shutdown_write();
-            super::linger::linger(tcp);
+            if !self.tcp_eof {
+                super::linger::linger(tcp);
+            }
         }
     }
 

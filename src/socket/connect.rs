@@ -264,7 +264,8 @@ impl SslSocket {
                     let connecting = tcp.is_connecting();
                     self.tcp = Some(tcp);
                     if !connecting {
-                        self.tcp_connected();
+                        let peer = self.tcp.as_ref().and_then(Tcp::peer_addr);
+                        self.tcp_connected(peer);
                     }
                     return;
                 }
@@ -288,7 +289,7 @@ impl SslSocket {
         let Some(tcp) = self.tcp.as_mut() else { return };
         match tcp.poll_connected() {
             None => {}
-            Some(Ok(())) => self.tcp_connected(),
+            Some(Ok(peer)) => self.tcp_connected(peer),
             Some(Err(e)) => {
                 self.tcp = None;
                 self.connect_next_address(Some(e));
@@ -297,12 +298,10 @@ impl SslSocket {
     }
 
     /// TCP is up: Qt 5/6 start the client handshake before emitting `connected()`.
-    fn tcp_connected(&mut self) {
+    fn tcp_connected(&mut self, peer: Option<SocketAddr>) {
         self.addresses.clear();
-        if let Some(tcp) = &self.tcp {
-            self.peer_address = tcp.peer_addr();
-            self.local_address = tcp.local_addr();
-        }
+        self.peer_address = peer;
+        self.local_address = self.tcp.as_ref().and_then(Tcp::local_addr);
         let generation = self.generation;
         self.set_state(SocketState::ConnectedState);
         if self.generation != generation {

@@ -14,6 +14,14 @@ const READ_CHUNK: usize = 256 * 1024;
 /// How much plaintext is decrypted per `SSL_read` call.
 const DECRYPT_CHUNK: usize = 16 * 1024;
 
+/// What one `receive` call did.
+struct Received {
+    /// Bytes arrived, or the end of the stream.
+    moved: bool,
+    /// The kernel had nothing more (until new data arrives).
+    drained: bool,
+}
+
 impl SslSocket {
     /// Does all the work that can be done without blocking, emitting signals on the way.
     /// Returns whether anything happened.
@@ -88,6 +96,10 @@ impl SslSocket {
     /// Qt's `transmit()`: repeat until nothing moves.
     fn transmit(&mut self) {
         let generation = self.generation;
+        // Once recv(2) has found the kernel empty, later iterations of this pass do not ask
+        // again: what arrives meanwhile wakes the next poll (a recv per iteration cost one
+        // EAGAIN per connection step).
+        let mut tcp_drained = false;
         for _ in 0..1024 {
             let mut moved = self.encrypt_queued();
             if self.generation != generation {
@@ -107,7 +119,11 @@ impl SslSocket {
                 self.finish_close();
                 return;
             }
-            moved |= self.receive();
+            if !tcp_drained {
+                let received = self.receive();
+                moved |= received.moved;
+                tcp_drained = received.drained;
+            }
             if self.engine.is_some() && !self.encrypted && !self.paused {
                 moved |= self.step_handshake();
                 if self.generation != generation || self.paused {
@@ -255,8 +271,9 @@ impl SslSocket {
 
     /// Step 3: bytes from TCP, into the engine (TLS modes) or the read buffer (plain mode),
     /// as far as the read buffer limit allows.
-    fn receive(&mut self) -> bool {
+    fn receive(&mut self) -> Received {
         let mut moved = false;
+        let mut drained = false;
         while !self.tcp_eof && self.may_receive() {
             let Some(tcp) = self.tcp.as_ref() else { break };
             let plain = self.mode == SslMode::UnencryptedMode || self.engine.is_none();
@@ -286,10 +303,14 @@ impl SslSocket {
                         self.plain_data_arrived = true;
                     }
                     if n < READ_CHUNK {
+                        drained = true;
                         break;
                     }
                 }
-                ReadResult::WouldBlock => break,
+                ReadResult::WouldBlock => {
+                    drained = true;
+                    break;
+                }
                 ReadResult::Eof => {
                     self.transport_ended(None);
                     moved = true;
@@ -301,7 +322,7 @@ impl SslSocket {
                 }
             }
         }
-        moved
+        Received { moved, drained }
     }
 
     /// TCP ended. After the handshake the engine learns it (to tell close_notify from
@@ -317,7 +338,7 @@ impl SslSocket {
 
     /// Reads what TCP has into the engine, for the direct `io::Read` path.
     pub(super) fn receive_ciphertext(&mut self) -> bool {
-        self.receive()
+        self.receive().moved
     }
 
     pub(super) fn may_receive(&self) -> bool {
