@@ -405,7 +405,8 @@ impl PartialEq for SslCertificate {
     fn eq(&self, other: &Self) -> bool {
         match (&self.x509, &other.x509) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.to_der().ok() == b.to_der().ok(),
+            // X509_cmp: the cached SHA-1 digests, then the cached encodings; no re-encoding.
+            (Some(a), Some(b)) => a.as_ref() == b.as_ref(),
             _ => false,
         }
     }
