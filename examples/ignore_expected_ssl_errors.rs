@@ -17,56 +17,16 @@
 //! certificate shows that the list ignores nothing else. Run: `cargo run --example
 //! ignore_expected_ssl_errors`.
 
+mod common;
+use common::{KeyKind, mint};
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use openssl::asn1::Asn1Time;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::x509::extension::SubjectAlternativeName;
-use openssl::x509::{X509, X509NameBuilder};
 use qsslsocket::{
-    EncodingFormat, KeyAlgorithm, KeyType, PatternSyntax, SslCertificate, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslServer, SslSocket,
+    EncodingFormat, PatternSyntax, SslCertificate, SslConfiguration, SslError, SslErrorKind,
+    SslKey, SslServer, SslSocket,
 };
-
-/// A self-signed certificate for localhost / 127.0.0.1 (PEM) and its key.
-fn mint() -> (Vec<u8>, SslKey) {
-    let key = PKey::from_ec_key(
-        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
-    )
-    .unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
-        .unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    let key = SslKey::new(
-        &key.private_key_to_pem_pkcs8().unwrap(),
-        KeyAlgorithm::Ec,
-        EncodingFormat::Pem,
-        KeyType::PrivateKey,
-        b"",
-    );
-    (b.build().to_pem().unwrap(), key)
-}
 
 /// A server on 127.0.0.1 that accepts one connection and completes (or fails) its handshake.
 fn start_server(cert_pem: &[u8], key: SslKey) -> (u16, thread::JoinHandle<()>) {
@@ -118,7 +78,8 @@ fn connect(port: u16, expected: &[SslError]) -> bool {
 fn main() {
     let dir = std::env::temp_dir().join(format!("qsslsocket-example-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
-    let (pem, key) = mint();
+    let (certificate, key) = mint(KeyKind::Ec);
+    let pem = certificate.to_pem();
     let path = dir.join("server-certificate.pem");
     std::fs::write(&path, &pem).expect("write server-certificate.pem");
 
@@ -133,7 +94,8 @@ fn main() {
     server.join().expect("server thread");
 
     println!("another self-signed server:");
-    let (other_pem, other_key) = mint();
+    let (other_certificate, other_key) = mint(KeyKind::Ec);
+    let other_pem = other_certificate.to_pem();
     let (port, server) = start_server(&other_pem, other_key);
     let other = connect(port, &expected_ssl_errors);
     server.join().expect("server thread");

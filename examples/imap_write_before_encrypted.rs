@@ -12,57 +12,13 @@
 //! a certificate minted at start, which the client trusts. Run: `cargo run --example
 //! imap_write_before_encrypted`.
 
+mod common;
+use common::{KeyKind, mint};
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use openssl::asn1::Asn1Time;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::x509::extension::SubjectAlternativeName;
-use openssl::x509::{X509, X509NameBuilder};
-use qsslsocket::{
-    EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslConfiguration, SslKey, SslServer,
-    SslSocket,
-};
-
-/// A self-signed certificate for localhost / 127.0.0.1 and its key.
-fn mint() -> (SslCertificate, SslKey) {
-    let key = PKey::from_ec_key(
-        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
-    )
-    .unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
-        .unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    let cert = SslCertificate::from_data(&b.build().to_pem().unwrap(), EncodingFormat::Pem);
-    let key = SslKey::new(
-        &key.private_key_to_pem_pkcs8().unwrap(),
-        KeyAlgorithm::Ec,
-        EncodingFormat::Pem,
-        KeyType::PrivateKey,
-        b"",
-    );
-    (cert[0].clone(), key)
-}
+use qsslsocket::{SslConfiguration, SslServer, SslSocket};
 
 /// One IMAP-like session: greeting, then an answer to `1 CAPABILITY`.
 fn imap_server(server: &mut SslServer) {
@@ -98,7 +54,7 @@ fn imap_server(server: &mut SslServer) {
 }
 
 fn main() {
-    let (certificate, key) = mint();
+    let (certificate, key) = mint(KeyKind::Ec);
     let mut config = SslConfiguration::default_configuration();
     config.set_local_certificate(certificate.clone());
     config.set_private_key(key);

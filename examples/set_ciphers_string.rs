@@ -11,57 +11,15 @@
 //! name, so the client stays at TLS 1.2 to use them.) Run: `cargo run --example
 //! set_ciphers_string`.
 
+mod common;
+use common::{KeyKind, mint};
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use openssl::asn1::Asn1Time;
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::extension::SubjectAlternativeName;
-use openssl::x509::{X509, X509NameBuilder};
-use qsslsocket::{
-    EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslCipher, SslConfiguration, SslKey,
-    SslProtocol, SslServer, SslSocket,
-};
+use qsslsocket::{SslCipher, SslConfiguration, SslProtocol, SslServer, SslSocket};
 
 const CIPHERS: &str = "DHE-RSA-AES256-SHA:DHE-DSS-AES256-SHA:AES256-SHA";
-
-/// A self-signed RSA-2048 certificate for localhost / 127.0.0.1 and its key (the suites above
-/// authenticate with RSA or DSA).
-fn mint() -> (SslCertificate, SslKey) {
-    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
-        .unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    let cert = SslCertificate::from_data(&b.build().to_pem().unwrap(), EncodingFormat::Pem);
-    let key = SslKey::new(
-        &key.private_key_to_pem_pkcs8().unwrap(),
-        KeyAlgorithm::Rsa,
-        EncodingFormat::Pem,
-        KeyType::PrivateKey,
-        b"",
-    );
-    (cert[0].clone(), key)
-}
 
 fn main() {
     // What this OpenSSL provides of the string, token by token.
@@ -73,7 +31,7 @@ fn main() {
     let names: Vec<String> = config.ciphers().iter().map(SslCipher::name).collect();
     println!("ciphers(): {}", names.join(", "));
 
-    let (certificate, key) = mint();
+    let (certificate, key) = mint(KeyKind::Rsa);
     let mut server_config = SslConfiguration::default_configuration();
     server_config.set_local_certificate(certificate.clone());
     server_config.set_private_key(key);
