@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, if any is missing: OpenSSL headers
 # and CLI (openssl-sys, interop tests), pkg-config and a C compiler (openssl-sys's build script),
-# CA certificates, and python3-venv when python3 cannot make a venv. Already installed: no-op.
+# CA certificates, the shared libraries the PyQt6 wheels' QtCore/QtNetwork load (GLib, Kerberos
+# GSS-API, Brotli: found with ldd, missing from minimal images), and python3-venv when python3
+# cannot make a venv. Already installed: no-op.
 # Uses sudo only when not root. Elsewhere than Debian/Ubuntu it only says what to install.
 set -euo pipefail
 
-pkgs=(libssl-dev openssl pkg-config ca-certificates gcc)
+pkgs=(libssl-dev openssl pkg-config ca-certificates gcc libglib2.0-0 libgssapi-krb5-2 libbrotli1)
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then pkgs+=(python3-venv); fi
 if ! command -v python3 >/dev/null; then pkgs+=(python3 python3-venv); fi
 
