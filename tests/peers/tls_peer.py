@@ -157,7 +157,10 @@ def end(s, args, peer_ended):
         # close_notify, then wait for the peer's end (its close_notify, FIN or RST).
         detail = send_close_notify(s, args.timeout)
         out("END close_notify", detail)
-        if detail != "complete":
+        if detail == "complete":
+            # unwrap() completed: the peer's close_notify had already arrived.
+            out("PEER_END", "close_notify")
+        else:
             _, _, peer = read_until_end(s)
             out("PEER_END", peer)
         s.close()
