@@ -106,6 +106,10 @@ pub(crate) struct Engine {
     close_notify_received: bool,
     session: Arc<SessionSlot>,
     totals: Totals,
+    /// Whether OpenSSL may have (re)allocated its buffers since `release_buffers` last looked:
+    /// set by every call that reads, writes or handshakes, cleared by `release_buffers`, so that
+    /// releasing an idle connection again costs no FFI call.
+    ssl_touched: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -175,6 +179,7 @@ impl Engine {
             close_notify_received: false,
             session,
             totals: Totals::default(),
+            ssl_touched: true,
         })
     }
 
@@ -220,14 +225,25 @@ impl Engine {
 
     /// Gives idle buffers back (after a pump pass that left them empty): ours, and, once the
     /// handshake is done, OpenSSL's own read and write buffers (what SSL_MODE_RELEASE_BUFFERS
-    /// would do, without the churn during the handshake).
+    /// would do, without the churn during the handshake). OpenSSL's are kept while it still holds
+    /// data in them (a record read only in part, a record whose body has not fully arrived; see
+    /// `ffi::openssl::free_buffers`). Cheap to call repeatedly: once OpenSSL has been looked at,
+    /// it is not asked again until it has been used.
     pub(crate) fn release_buffers(&mut self) {
         let pipe = self.stream.get_mut();
         pipe.incoming.release();
         pipe.outgoing.release();
-        if self.handshake_done && self.failure.is_none() {
-            crate::ffi::openssl::free_buffers(&mut self.stream);
+        self.release_openssl_buffers();
+    }
+
+    /// The OpenSSL half of `release_buffers`. Returns whether OpenSSL's buffers were freed now.
+    fn release_openssl_buffers(&mut self) -> bool {
+        if !self.handshake_done || self.failure.is_some() || !self.ssl_touched {
+            return false;
         }
+        // Whatever the answer, it stays the same until OpenSSL is called again.
+        self.ssl_touched = false;
+        crate::ffi::openssl::free_buffers(&mut self.stream)
     }
 
     /// Advances the handshake. `Ok(true)` once it is complete.
@@ -238,6 +254,7 @@ impl Engine {
         if self.handshake_done {
             return Ok(true);
         }
+        self.ssl_touched = true;
         match self.stream.do_handshake() {
             Ok(()) => {
                 self.handshake_done = true;
@@ -269,6 +286,7 @@ impl Engine {
         if data.is_empty() {
             return Ok(0);
         }
+        self.ssl_touched = true;
         match self.stream.ssl_write(data) {
             Ok(n) => {
                 self.totals.plaintext_written += n as u64;
@@ -292,6 +310,7 @@ impl Engine {
         if buf.is_empty() {
             return ReadOutcome::Data(0);
         }
+        self.ssl_touched = true;
         match self.stream.ssl_read(buf) {
             Ok(0) => ReadOutcome::NeedInput,
             Ok(n) => {
@@ -325,6 +344,7 @@ impl Engine {
         if self.stream.get_shutdown().contains(ShutdownState::SENT) {
             return false;
         }
+        self.ssl_touched = true;
         self.stream.shutdown().is_ok()
     }
 

@@ -259,3 +259,54 @@ fn context_errors_use_qt_s_texts() {
     let e = context::shared_context(&config, Role::Client, UNIX_EPOCH).unwrap_err();
     assert_eq!(e.message, "Attempted to use an unsupported protocol.");
 }
+
+#[test]
+fn openssl_buffers_are_freed_only_between_records() {
+    use crate::ffi::openssl::holds_record_data;
+    let Pair {
+        mut client,
+        mut server,
+        ..
+    } = pair(SslProtocol::TlsV1_3, false);
+    assert!(handshake_in_memory(&mut client, &mut server));
+    assert_eq!(read_all(&mut client).1, ReadOutcome::NeedInput, "tickets");
+
+    // A record read only in part (CVE-2024-4741, first case).
+    let message: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    server.write_plaintext(&message).unwrap();
+    shuttle(&mut server, &mut client);
+    let mut first = [0u8; 10];
+    assert_eq!(client.read_plaintext(&mut first), ReadOutcome::Data(10));
+    assert!(holds_record_data(client.stream.ssl()));
+    assert!(!client.release_openssl_buffers());
+    let (rest, outcome) = read_all(&mut client);
+    assert_eq!(outcome, ReadOutcome::NeedInput);
+    assert_eq!([&first[..], &rest[..]].concat(), message);
+
+    // Idle: freed once, then not asked again until OpenSSL is used.
+    assert!(!holds_record_data(client.stream.ssl()));
+    assert!(client.release_openssl_buffers());
+    assert!(!client.ssl_touched);
+    assert!(!client.release_openssl_buffers(), "no second FFI call");
+
+    // A record whose header arrived but not its body (second case).
+    server.write_plaintext(b"after a pause").unwrap();
+    let record = server.outgoing().to_vec();
+    server.consume_outgoing(record.len());
+    client.handle_ciphertext(&record[..5]);
+    assert_eq!(
+        client.read_plaintext(&mut [0u8; 64]),
+        ReadOutcome::NeedInput
+    );
+    assert!(holds_record_data(client.stream.ssl()));
+    assert!(!client.release_openssl_buffers());
+    client.handle_ciphertext(&record[5..]);
+    let (got, _) = read_all(&mut client);
+    assert_eq!(got, b"after a pause");
+    assert!(client.release_openssl_buffers());
+
+    // Both directions still work after the buffers were freed.
+    client.write_plaintext(b"ping").unwrap();
+    shuttle(&mut client, &mut server);
+    assert_eq!(read_all(&mut server).0, b"ping");
+}
