@@ -285,6 +285,10 @@ fn build(
             b.set_session_cache_mode(SslSessionCacheMode::SERVER);
         }
         Role::Client => {
+            // NO_INTERNAL_STORE is what makes offering a session (`ffi::openssl::set_session`)
+            // memory-safe: sessions stay out of OpenSSL's internal cache, and live in
+            // `SharedContext::sessions` instead. set_session checks it (debug_assert, and offers
+            // nothing without it).
             b.set_session_cache_mode(
                 SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE,
             );

@@ -310,3 +310,20 @@ fn openssl_buffers_are_freed_only_between_records() {
     shuttle(&mut client, &mut server);
     assert_eq!(read_all(&mut server).0, b"ping");
 }
+
+#[test]
+fn client_contexts_keep_sessions_out_of_openssl_s_cache() {
+    use crate::ffi::openssl::stores_no_sessions_internally;
+    let mut config = SslConfiguration::new();
+    config.allow_root_cert_on_demand_loading = false;
+    let client = context::shared_context(&config, Role::Client, UNIX_EPOCH).unwrap();
+    assert!(
+        stores_no_sessions_internally(&client.ctx),
+        "the invariant ffi::openssl::set_session relies on"
+    );
+    let (cert, key) = self_signed("cache mode").unwrap();
+    config.set_local_certificate(SslCertificate::from_x509(cert));
+    config.set_private_key(SslKey::from_private_pkey(key));
+    let server = context::shared_context(&config, Role::Server, UNIX_EPOCH).unwrap();
+    assert!(!stores_no_sessions_internally(&server.ctx));
+}

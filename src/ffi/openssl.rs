@@ -13,17 +13,57 @@ pub(crate) fn set_dh_auto(builder: &mut SslContextBuilder) {
     }
 }
 
-/// Offers `session` for resumption on a client connection. Wraps `SSL_set_session`.
+/// `SSL_CTRL_GET_SESS_CACHE_MODE` from ssl.h (openssl-sys only has the SET one).
+const SSL_CTRL_GET_SESS_CACHE_MODE: libc::c_int = 45;
+
+/// Whether `ctx` keeps sessions out of OpenSSL's internal session cache
+/// (`SSL_SESS_CACHE_NO_INTERNAL_STORE`, as every client context of the engine is built): the
+/// invariant [`set_session`] relies on. Wraps `SSL_CTX_get_session_cache_mode`, a macro that
+/// openssl-sys does not provide.
+#[doc(alias = "SSL_CTX_get_session_cache_mode")]
+pub(crate) fn stores_no_sessions_internally(ctx: &openssl::ssl::SslContextRef) -> bool {
+    use foreign_types::ForeignTypeRef;
+    // SAFETY: `ctx` is a valid SSL_CTX borrowed for the call; this control command only reads
+    // the cache mode and takes no pointer argument (NULL).
+    let mode = unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            ctx.as_ptr(),
+            SSL_CTRL_GET_SESS_CACHE_MODE,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    mode & openssl_sys::SSL_SESS_CACHE_NO_INTERNAL_STORE != 0
+}
+
+/// Offers `session` for resumption on a client connection. Wraps `SSL_set_session`. Offers
+/// nothing (returns false) on an `SSL` whose context stores sessions in OpenSSL's internal
+/// cache; see [`stores_no_sessions_internally`].
 #[doc(alias = "SSL_set_session")]
 pub(crate) fn set_session(
     ssl: &mut openssl::ssl::SslRef,
     session: &openssl::ssl::SslSessionRef,
 ) -> bool {
-    // SAFETY: the openssl crate marks this unsafe because a session must suit the SSL's context.
-    // Sessions offered here come either from the cache of the very SharedContext this SSL was
-    // created from, or from a ticket the user saved with `session_ticket()`; OpenSSL checks a
-    // session's protocol version and cipher against the connection when it tries to resume and
-    // falls back to a full handshake when they do not fit, so no memory-safety issue arises.
+    let no_internal_store = stores_no_sessions_internally(ssl.ssl_context());
+    debug_assert!(
+        no_internal_store,
+        "client contexts must keep SSL_SESS_CACHE_NO_INTERNAL_STORE (engine/context.rs `build`)"
+    );
+    if !no_internal_store {
+        return false;
+    }
+    // SAFETY: the openssl crate marks this unsafe because a session must belong to the SSL's
+    // context: OpenSSL links a session in an SSL_CTX's internal cache through list pointers in
+    // the session itself, so a session cached by one context and then added to another's cache
+    // corrupts both lists. That cannot happen here. Invariant NO_INTERNAL_STORE: this SSL's
+    // context never adds sessions to its internal cache (checked just above; client contexts
+    // are built with SSL_SESS_CACHE_NO_INTERNAL_STORE in engine/context.rs), so `session` is
+    // never linked into it, and when a handshake fails SSL_CTX_remove_session only looks in
+    // that (empty) cache. Besides, the sessions the engine offers are in no internal cache at
+    // all: they come from the new-session callback of such a client context (kept in the
+    // SharedContext's own map, not OpenSSL's) or are freshly decoded from a ticket's DER.
+    // OpenSSL checks a session's protocol version and cipher when it tries to resume and falls
+    // back to a full handshake when they do not fit.
     unsafe { ssl.set_session(session).is_ok() }
 }
 
