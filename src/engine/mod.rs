@@ -87,15 +87,6 @@ pub(crate) enum ReadOutcome {
     Failed(Failure),
 }
 
-/// Cumulative byte counts of one engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Totals {
-    pub(crate) plaintext_written: u64,
-    pub(crate) plaintext_read: u64,
-    pub(crate) ciphertext_written: u64,
-    pub(crate) ciphertext_read: u64,
-}
-
 /// One TLS connection, in memory.
 pub(crate) struct Engine {
     stream: SslStream<MemPipe>,
@@ -105,7 +96,6 @@ pub(crate) struct Engine {
     failure: Option<Failure>,
     close_notify_received: bool,
     session: Arc<SessionSlot>,
-    totals: Totals,
     /// Whether OpenSSL may have (re)allocated its buffers since `release_buffers` last looked:
     /// set by every call that reads, writes or handshakes, cleared by `release_buffers`, so that
     /// releasing an idle connection again costs no FFI call.
@@ -178,14 +168,12 @@ impl Engine {
             failure: None,
             close_notify_received: false,
             session,
-            totals: Totals::default(),
             ssl_touched: true,
         })
     }
 
     /// Ciphertext from the peer.
     pub(crate) fn handle_ciphertext(&mut self, data: &[u8]) {
-        self.totals.ciphertext_read += data.len() as u64;
         self.stream.get_mut().incoming.push(data);
     }
 
@@ -197,7 +185,6 @@ impl Engine {
 
     /// Records `n` bytes written into `ciphertext_spare` as received.
     pub(crate) fn commit_ciphertext(&mut self, n: usize) {
-        self.totals.ciphertext_read += n as u64;
         self.stream.get_mut().incoming.commit(n);
     }
 
@@ -219,7 +206,6 @@ impl Engine {
     /// Marks `n` bytes of `outgoing()` as sent.
     pub(crate) fn consume_outgoing(&mut self, n: usize) {
         let n = n.min(self.outgoing().len());
-        self.totals.ciphertext_written += n as u64;
         self.stream.get_mut().outgoing.consume(n);
     }
 
@@ -288,10 +274,7 @@ impl Engine {
         }
         self.ssl_touched = true;
         match self.stream.ssl_write(data) {
-            Ok(n) => {
-                self.totals.plaintext_written += n as u64;
-                Ok(n)
-            }
+            Ok(n) => Ok(n),
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
                 Ok(0)
             }
@@ -313,10 +296,7 @@ impl Engine {
         self.ssl_touched = true;
         match self.stream.ssl_read(buf) {
             Ok(0) => ReadOutcome::NeedInput,
-            Ok(n) => {
-                self.totals.plaintext_read += n as u64;
-                ReadOutcome::Data(n)
-            }
+            Ok(n) => ReadOutcome::Data(n),
             Err(e) if e.code() == ErrorCode::ZERO_RETURN => {
                 self.close_notify_received = true;
                 ReadOutcome::CloseNotify
@@ -365,12 +345,6 @@ impl Engine {
     /// The sticky failure, if any.
     pub(crate) fn failure(&self) -> Option<&Failure> {
         self.failure.as_ref()
-    }
-
-    /// Byte counters since the engine was created.
-    #[cfg(test)]
-    pub(crate) fn totals(&self) -> Totals {
-        self.totals
     }
 
     /// The peer's certificate, null if none.

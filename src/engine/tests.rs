@@ -45,6 +45,14 @@ fn pair(protocol: SslProtocol, verify_peer: bool) -> Pair {
     }
 }
 
+/// Moves everything `from` wants to send into `to`, and says how many ciphertext bytes that was
+/// (the engine keeps no byte counters; the socket counts what it moves).
+fn shuttle_counted(from: &mut Engine, to: &mut Engine) -> usize {
+    let n = from.outgoing().len();
+    shuttle(from, to);
+    n
+}
+
 /// Reads everything `engine` can decrypt right now.
 fn read_all(engine: &mut Engine) -> (Vec<u8>, ReadOutcome) {
     let mut out = Vec::new();
@@ -76,24 +84,18 @@ fn handshake_and_exchange(protocol: SslProtocol, version: SslVersion) {
 
     let request = vec![7u8; 100_000];
     assert_eq!(client.write_plaintext(&request).unwrap(), request.len());
-    shuttle(&mut client, &mut server);
+    let ciphertext = shuttle_counted(&mut client, &mut server);
+    assert!(ciphertext > request.len(), "records add overhead");
+    assert_eq!(server.pending_ciphertext_in(), ciphertext);
     let (got, outcome) = read_all(&mut server);
     assert_eq!(got, request);
     assert_eq!(outcome, ReadOutcome::NeedInput);
+    assert_eq!(server.pending_ciphertext_in(), 0, "all of it consumed");
 
     assert_eq!(server.write_plaintext(b"reply").unwrap(), 5);
-    shuttle(&mut server, &mut client);
+    assert!(shuttle_counted(&mut server, &mut client) > 5);
     let (got, _) = read_all(&mut client);
     assert_eq!(got, b"reply");
-
-    let c = client.totals();
-    assert_eq!(c.plaintext_written, 100_000);
-    assert_eq!(c.plaintext_read, 5);
-    assert!(
-        c.ciphertext_written > c.plaintext_written,
-        "records add overhead"
-    );
-    assert_eq!(c.ciphertext_written, server.totals().ciphertext_read);
 }
 
 #[test]
