@@ -500,7 +500,7 @@ fn apply_trust(
         // A duplicate is not an error worth failing the handshake for.
         let _ = b.cert_store_mut().add_cert(ca.to_owned());
     }
-    if config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand() {
+    if config.allows_on_demand_roots() {
         for dir in crate::defaults::on_demand_root_dirs() {
             // A directory that vanished since start-up only loses its roots.
             let _ = b.load_verify_locations(None, Some(dir));
@@ -592,8 +592,7 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
     d.field(&(config.protocol as i32).to_le_bytes());
     d.field(&config.peer_verify_depth.to_le_bytes());
     d.field(&config.ssl_options.to_le_bytes());
-    d.field(&[(config.allows_on_demand_roots()
-        && crate::defaults::system_roots_available_on_demand()) as u8]);
+    d.field(&[config.allows_on_demand_roots() as u8]);
     // The cipher inputs as configured (cheap), not the joined strings built from them.
     d.field(
         config
@@ -611,7 +610,7 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
     );
     if config.ciphers.is_empty() {
         d.field(b"\0default ciphers");
-        for c in crate::defaults::default_ciphers() {
+        for c in crate::defaults::default_cipher_list().iter() {
             d.field(c.name.as_bytes());
         }
     } else {
