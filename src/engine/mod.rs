@@ -91,7 +91,8 @@ pub(crate) enum ReadOutcome {
 pub(crate) struct Engine {
     stream: SslStream<MemPipe>,
     role: Role,
-    verify_log: VerifyLog,
+    /// The verify callback's findings; `None` when the peer is not verified.
+    verify_log: Option<VerifyLog>,
     handshake_done: bool,
     failure: Option<Failure>,
     close_notify_received: bool,
@@ -121,17 +122,19 @@ impl Engine {
         setup: Setup,
     ) -> Result<Engine, String> {
         let mut ssl = Ssl::new(&context.ctx).map_err(|e| openssl_text(&e))?;
-        let verify_log = VerifyLog::default();
-        if setup.verify_peer {
+        let verify_log = if setup.verify_peer {
             let mut mode = SslVerifyMode::PEER;
             if setup.require_peer_certificate {
                 mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
             }
-            let log = verify_log.clone();
-            ssl.set_verify_callback(mode, move |ok, store| log.record(ok, store));
+            let log = VerifyLog::default();
+            let for_callback = log.clone();
+            ssl.set_verify_callback(mode, move |ok, store| for_callback.record(ok, store));
+            Some(log)
         } else {
             ssl.set_verify(SslVerifyMode::NONE);
-        }
+            None
+        };
         match role {
             Role::Client => {
                 ssl.set_connect_state();
@@ -244,7 +247,9 @@ impl Engine {
         match self.stream.do_handshake() {
             Ok(()) => {
                 self.handshake_done = true;
-                self.verify_log.stop_collecting();
+                if let Some(log) = &self.verify_log {
+                    log.stop_collecting();
+                }
                 Ok(true)
             }
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
@@ -261,7 +266,10 @@ impl Engine {
 
     /// The verification errors collected since the last call, in the order OpenSSL found them.
     pub(crate) fn take_verify_errors(&mut self) -> Vec<RawChainError> {
-        self.verify_log.take()
+        self.verify_log
+            .as_ref()
+            .map(VerifyLog::take)
+            .unwrap_or_default()
     }
 
     /// Encrypts as much of `data` as OpenSSL accepts (with memory buffers: all of it).
