@@ -10,6 +10,13 @@ use std::env;
 /// the min/max protocol version API that protocol ranges are built on (vendor-notes/README.md).
 const FLOOR: u64 = 0x1010_1000;
 
+/// `cfg(NAME)` when the linked OpenSSL is at least this version. Only what src/ tests: at the
+/// floor every 1.1.1 feature is there, so there is no `ossl111`.
+const VERSION_CFGS: [(&str, u64); 1] = [("ossl300", 0x3000_0000)];
+
+/// The `DEP_OPENSSL_CONF` flags that become `cfg(osslconf = "FLAG")`: only what src/ tests.
+const CONF_FLAGS: [&str; 2] = ["OPENSSL_NO_SSL3_METHOD", "OPENSSL_NO_PSK"];
+
 fn main() {
     for var in [
         "DEP_OPENSSL_VERSION_NUMBER",
@@ -18,11 +25,13 @@ fn main() {
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    for cfg in ["ossl111", "ossl300", "ossl320"] {
+    for (cfg, _) in VERSION_CFGS {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
+    let values: Vec<String> = CONF_FLAGS.iter().map(|f| format!("{f:?}")).collect();
     println!(
-        "cargo::rustc-check-cfg=cfg(osslconf, values(\"OPENSSL_NO_SSL3_METHOD\", \"OPENSSL_NO_PSK\", \"OPENSSL_NO_OCSP\", \"OPENSSL_NO_TLS1_METHOD\", \"OPENSSL_NO_TLS1_1_METHOD\"))"
+        "cargo::rustc-check-cfg=cfg(osslconf, values({}))",
+        values.join(", ")
     );
 
     if env::var_os("DEP_OPENSSL_LIBRESSL_VERSION_NUMBER").is_some() {
@@ -40,30 +49,18 @@ fn main() {
              min/max protocol API); see vendor-notes/README.md"
         ));
     }
-    for (cfg, min) in [
-        ("ossl111", 0x1010_1000),
-        ("ossl300", 0x3000_0000),
-        ("ossl320", 0x3020_0000),
-    ] {
+    for (cfg, min) in VERSION_CFGS {
         if version >= min {
             println!("cargo:rustc-cfg={cfg}");
         }
     }
     let conf = env::var("DEP_OPENSSL_CONF").unwrap_or_default();
-    for flag in conf.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        if matches!(
-            flag,
-            "OPENSSL_NO_SSL3_METHOD"
-                | "OPENSSL_NO_PSK"
-                | "OPENSSL_NO_OCSP"
-                | "OPENSSL_NO_TLS1_METHOD"
-                | "OPENSSL_NO_TLS1_1_METHOD"
-        ) {
+    for flag in conf.split(',').map(str::trim) {
+        if CONF_FLAGS.contains(&flag) {
             println!("cargo:rustc-cfg=osslconf=\"{flag}\"");
         }
     }
     println!("cargo:rustc-env=QSSL_OPENSSL_BUILD_VERSION_NUMBER={version}");
-    println!("cargo:rustc-env=QSSL_OPENSSL_CONF={conf}");
 }
 
 fn fail(message: &str) -> ! {

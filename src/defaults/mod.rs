@@ -19,7 +19,7 @@ mod ca;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
 use openssl::ssl::{SslContextBuilder, SslMethod};
@@ -98,6 +98,12 @@ fn default_rule_ciphers() -> Vec<SslCipher> {
 /// The process's default cipher list (empty if someone set it so).
 pub(crate) fn default_ciphers() -> Vec<SslCipher> {
     globals().config.ciphers.to_vec()
+}
+
+/// The process's default cipher list, shared rather than copied: for code that only reads it per
+/// connection (the context cache's fingerprint hashes the names).
+pub(crate) fn default_cipher_list() -> Arc<[SslCipher]> {
+    Arc::clone(&globals().config.ciphers)
 }
 
 /// Replaces the default cipher list of sockets created afterwards.

@@ -6,7 +6,9 @@
 //! Sharing also makes session resumption work: the server's ticket keys and session cache live
 //! in the context, and client sessions are kept next to it.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -25,8 +27,10 @@ use crate::{SslConfiguration, SslOption, SslProtocol};
 
 use super::Role;
 
-/// How many distinct contexts are kept alive by the cache.
+/// How many entries (content and identity keys) the context cache holds.
 const CACHE_LIMIT: usize = 64;
+/// How many peers' sessions a client context remembers.
+const SESSION_LIMIT: usize = 1024;
 
 /// A context shared by every connection with the same configuration and role, plus the client
 /// sessions remembered for resumption (keyed by peer name and port).
@@ -36,7 +40,70 @@ pub(crate) struct SharedContext {
 }
 
 /// Client sessions by peer, filled by the context's new-session callback.
-type SessionCache = Arc<Mutex<HashMap<String, SslSession>>>;
+type SessionCache = Arc<Mutex<OrderedMap<String, SslSession>>>;
+
+/// A map that remembers the order keys were first inserted in, so that a full cache can evict
+/// its oldest entries instead of starting over.
+struct OrderedMap<K, V> {
+    map: HashMap<K, V>,
+    /// Every key of `map` once, oldest first.
+    order: VecDeque<K>,
+}
+
+impl<K, V> Default for OrderedMap<K, V> {
+    fn default() -> Self {
+        OrderedMap {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> OrderedMap<K, V> {
+    fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.map.get(key)
+    }
+
+    /// Inserts `value` under `key`, first making room if `key` is new and `limit` entries are
+    /// held: the oldest entry that `cheap` says is cheap to recreate goes, or if there is none,
+    /// the oldest entry, except that a cheap value never displaces a costly one (it is then not
+    /// inserted). A replaced key keeps its place in the order.
+    fn insert_evicting(&mut self, key: K, value: V, limit: usize, cheap: impl Fn(&V) -> bool) {
+        if let Some(slot) = self.map.get_mut(&key) {
+            *slot = value;
+            return;
+        }
+        while self.map.len() >= limit.max(1) {
+            if self.evict_oldest(&cheap) {
+                continue;
+            }
+            if cheap(&value) || !self.evict_oldest(|_| true) {
+                return;
+            }
+        }
+        self.order.push_back(key.clone());
+        self.map.insert(key, value);
+    }
+
+    /// Removes the oldest entry `pick` accepts. Returns whether there was one.
+    fn evict_oldest(&mut self, pick: impl Fn(&V) -> bool) -> bool {
+        let map = &self.map;
+        let Some(i) = self
+            .order
+            .iter()
+            .position(|k| map.get(k).is_some_and(&pick))
+        else {
+            return false;
+        };
+        if let Some(key) = self.order.remove(i) {
+            self.map.remove(&key);
+        }
+        true
+    }
+}
 
 /// Per-connection session state, attached to the `SSL` as ex_data so that the context's
 /// new-session callback (which only gets the `SSL`) knows where a session belongs.
@@ -86,10 +153,8 @@ fn remember_session(cache: &SessionCache, ssl: &mut openssl::ssl::SslRef, sessio
         return;
     };
     if let (Some(key), Ok(mut sessions)) = (&slot.key, cache.lock()) {
-        if sessions.len() >= 1024 && !sessions.contains_key(key) {
-            sessions.clear();
-        }
-        sessions.insert(key.clone(), session.clone());
+        // Full: the peer whose session was remembered first makes room.
+        sessions.insert_evicting(key.clone(), session.clone(), SESSION_LIMIT, |_| false);
     }
     if let Ok(mut latest) = slot.latest.lock() {
         *latest = Some(session);
@@ -113,13 +178,25 @@ impl ContextError {
 /// Cached contexts, each under two keys: its configuration's content (certificates and keys
 /// by their encoding) and, for every configuration object seen using it, that object's identity
 /// (certificates and keys by address), which is cheap to compute on every connection.
-static CACHE: Lazy<Mutex<HashMap<[u8; 32], CacheEntry>>> = Lazy::new(Default::default);
+///
+/// When full, identity entries go first, oldest first: they only alias contexts that content
+/// entries hold, and cost one content fingerprint to recreate. Only when content entries alone
+/// fill the cache does the oldest of them make room for a new context, taking its client
+/// sessions along (rebuilding a context costs up to ~16 ms with a CA bundle); a new identity
+/// entry is then not cached at all.
+static CACHE: Lazy<Mutex<OrderedMap<[u8; 32], CacheEntry>>> = Lazy::new(Default::default);
 
 struct CacheEntry {
     shared: Arc<SharedContext>,
     /// For identity keys: the certificates and key whose addresses make the key, held so that no
-    /// other object can take those addresses while the entry exists.
-    _pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
+    /// other object can take those addresses while the entry exists. `None` for content keys.
+    pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
+}
+
+impl CacheEntry {
+    fn is_identity(&self) -> bool {
+        self.pinned.is_some()
+    }
 }
 
 /// The shared context for `config` in `role`, built on first use.
@@ -153,6 +230,10 @@ pub(crate) fn shared_context(
             shared
         }
     };
+    if identity == content {
+        // Nothing to identify by address (no certificate, no key): the content entry serves.
+        return Ok(shared);
+    }
     let pinned = (
         config
             .local_certificate_chain
@@ -166,21 +247,31 @@ pub(crate) fn shared_context(
     Ok(shared)
 }
 
+/// A context for `config` in `role` that is not cached: for one-off configurations that no
+/// other connection will share (the protocol probe's, with a throwaway certificate), which would
+/// only push useful contexts out of the cache.
+pub(crate) fn uncached_context(
+    config: &SslConfiguration,
+    role: Role,
+    now: SystemTime,
+) -> Result<Arc<SharedContext>, ContextError> {
+    let key = fingerprint(config, role, Identity::Content);
+    let sessions = SessionCache::default();
+    let ctx = build(config, role, &key, now, &sessions)?;
+    Ok(Arc::new(SharedContext { ctx, sessions }))
+}
+
 fn remember(
     key: [u8; 32],
     shared: Arc<SharedContext>,
     pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
 ) {
     if let Ok(mut cache) = CACHE.lock() {
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(
+        cache.insert_evicting(
             key,
-            CacheEntry {
-                shared,
-                _pinned: pinned,
-            },
+            CacheEntry { shared, pinned },
+            CACHE_LIMIT,
+            CacheEntry::is_identity,
         );
     }
 }
@@ -285,6 +376,10 @@ fn build(
             b.set_session_cache_mode(SslSessionCacheMode::SERVER);
         }
         Role::Client => {
+            // NO_INTERNAL_STORE is what makes offering a session (`ffi::openssl::set_session`)
+            // memory-safe: sessions stay out of OpenSSL's internal cache, and live in
+            // `SharedContext::sessions` instead. set_session checks it (debug_assert, and offers
+            // nothing without it).
             b.set_session_cache_mode(
                 SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE,
             );
@@ -405,7 +500,7 @@ fn apply_trust(
         // A duplicate is not an error worth failing the handshake for.
         let _ = b.cert_store_mut().add_cert(ca.to_owned());
     }
-    if config.allows_on_demand_roots() && crate::defaults::system_roots_available_on_demand() {
+    if config.allows_on_demand_roots() {
         for dir in crate::defaults::on_demand_root_dirs() {
             // A directory that vanished since start-up only loses its roots.
             let _ = b.load_verify_locations(None, Some(dir));
@@ -497,8 +592,7 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
     d.field(&(config.protocol as i32).to_le_bytes());
     d.field(&config.peer_verify_depth.to_le_bytes());
     d.field(&config.ssl_options.to_le_bytes());
-    d.field(&[(config.allows_on_demand_roots()
-        && crate::defaults::system_roots_available_on_demand()) as u8]);
+    d.field(&[config.allows_on_demand_roots() as u8]);
     // The cipher inputs as configured (cheap), not the joined strings built from them.
     d.field(
         config
@@ -516,7 +610,7 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
     );
     if config.ciphers.is_empty() {
         d.field(b"\0default ciphers");
-        for c in crate::defaults::default_ciphers() {
+        for c in crate::defaults::default_cipher_list().iter() {
             d.field(c.name.as_bytes());
         }
     } else {
@@ -586,4 +680,63 @@ pub(crate) fn openssl_text(stack: &ErrorStack) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderedMap;
+
+    /// `(cheap, name)`: cheap stands for an identity entry, costly for a content entry.
+    type Entry = (bool, &'static str);
+
+    fn keys(m: &OrderedMap<&'static str, Entry>) -> Vec<&'static str> {
+        let mut k: Vec<_> = m.map.keys().copied().collect();
+        k.sort_unstable();
+        assert_eq!(k.len(), m.order.len(), "order lists every key once");
+        k
+    }
+
+    #[test]
+    fn a_full_cache_evicts_identity_entries_first_then_the_oldest_content_entry() {
+        let cheap = |e: &Entry| e.0;
+        let mut m = OrderedMap::default();
+        for (key, is_cheap) in [("c1", false), ("i1", true), ("c2", false), ("i2", true)] {
+            m.insert_evicting(key, (is_cheap, key), 4, cheap);
+        }
+        assert_eq!(keys(&m), ["c1", "c2", "i1", "i2"]);
+        m.insert_evicting("c3", (false, "c3"), 4, cheap);
+        assert_eq!(
+            keys(&m),
+            ["c1", "c2", "c3", "i2"],
+            "the oldest identity entry went"
+        );
+        m.insert_evicting("c4", (false, "c4"), 4, cheap);
+        assert_eq!(keys(&m), ["c1", "c2", "c3", "c4"]);
+        m.insert_evicting("i3", (true, "i3"), 4, cheap);
+        assert_eq!(
+            keys(&m),
+            ["c1", "c2", "c3", "c4"],
+            "an identity entry does not displace a context"
+        );
+        m.insert_evicting("c1", (false, "c1 again"), 4, cheap);
+        assert_eq!(m.get("c1"), Some(&(false, "c1 again")), "replaced in place");
+        m.insert_evicting("c5", (false, "c5"), 4, cheap);
+        assert_eq!(
+            keys(&m),
+            ["c2", "c3", "c4", "c5"],
+            "content entries alone: the oldest went, not all"
+        );
+    }
+
+    #[test]
+    fn a_full_session_cache_evicts_the_oldest_peer() {
+        let mut m = OrderedMap::default();
+        for peer in ["a:443", "b:443", "c:443", "d:443"] {
+            m.insert_evicting(peer, (false, peer), 3, |_| false);
+        }
+        assert_eq!(keys(&m), ["b:443", "c:443", "d:443"]);
+        m.insert_evicting("b:443", (false, "newer"), 3, |_| false);
+        m.insert_evicting("e:443", (false, "e:443"), 3, |_| false);
+        assert_eq!(keys(&m), ["c:443", "d:443", "e:443"]);
+    }
 }

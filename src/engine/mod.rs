@@ -87,25 +87,20 @@ pub(crate) enum ReadOutcome {
     Failed(Failure),
 }
 
-/// Cumulative byte counts of one engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Totals {
-    pub(crate) plaintext_written: u64,
-    pub(crate) plaintext_read: u64,
-    pub(crate) ciphertext_written: u64,
-    pub(crate) ciphertext_read: u64,
-}
-
 /// One TLS connection, in memory.
 pub(crate) struct Engine {
     stream: SslStream<MemPipe>,
     role: Role,
-    verify_log: VerifyLog,
+    /// The verify callback's findings; `None` when the peer is not verified.
+    verify_log: Option<VerifyLog>,
     handshake_done: bool,
     failure: Option<Failure>,
     close_notify_received: bool,
     session: Arc<SessionSlot>,
-    totals: Totals,
+    /// Whether OpenSSL may have (re)allocated its buffers since `release_buffers` last looked:
+    /// set by every call that reads, writes or handshakes, cleared by `release_buffers`, so that
+    /// releasing an idle connection again costs no FFI call.
+    ssl_touched: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -127,17 +122,19 @@ impl Engine {
         setup: Setup,
     ) -> Result<Engine, String> {
         let mut ssl = Ssl::new(&context.ctx).map_err(|e| openssl_text(&e))?;
-        let verify_log = VerifyLog::default();
-        if setup.verify_peer {
+        let verify_log = if setup.verify_peer {
             let mut mode = SslVerifyMode::PEER;
             if setup.require_peer_certificate {
                 mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
             }
-            let log = verify_log.clone();
-            ssl.set_verify_callback(mode, move |ok, store| log.record(ok, store));
+            let log = VerifyLog::default();
+            let for_callback = log.clone();
+            ssl.set_verify_callback(mode, move |ok, store| for_callback.record(ok, store));
+            Some(log)
         } else {
             ssl.set_verify(SslVerifyMode::NONE);
-        }
+            None
+        };
         match role {
             Role::Client => {
                 ssl.set_connect_state();
@@ -174,13 +171,12 @@ impl Engine {
             failure: None,
             close_notify_received: false,
             session,
-            totals: Totals::default(),
+            ssl_touched: true,
         })
     }
 
     /// Ciphertext from the peer.
     pub(crate) fn handle_ciphertext(&mut self, data: &[u8]) {
-        self.totals.ciphertext_read += data.len() as u64;
         self.stream.get_mut().incoming.push(data);
     }
 
@@ -192,7 +188,6 @@ impl Engine {
 
     /// Records `n` bytes written into `ciphertext_spare` as received.
     pub(crate) fn commit_ciphertext(&mut self, n: usize) {
-        self.totals.ciphertext_read += n as u64;
         self.stream.get_mut().incoming.commit(n);
     }
 
@@ -214,20 +209,30 @@ impl Engine {
     /// Marks `n` bytes of `outgoing()` as sent.
     pub(crate) fn consume_outgoing(&mut self, n: usize) {
         let n = n.min(self.outgoing().len());
-        self.totals.ciphertext_written += n as u64;
         self.stream.get_mut().outgoing.consume(n);
     }
 
     /// Gives idle buffers back (after a pump pass that left them empty): ours, and, once the
     /// handshake is done, OpenSSL's own read and write buffers (what SSL_MODE_RELEASE_BUFFERS
-    /// would do, without the churn during the handshake).
+    /// would do, without the churn during the handshake). OpenSSL's are kept while it still holds
+    /// data in them (a record read only in part, a record whose body has not fully arrived; see
+    /// `ffi::openssl::free_buffers`). Cheap to call repeatedly: once OpenSSL has been looked at,
+    /// it is not asked again until it has been used.
     pub(crate) fn release_buffers(&mut self) {
         let pipe = self.stream.get_mut();
         pipe.incoming.release();
         pipe.outgoing.release();
-        if self.handshake_done && self.failure.is_none() {
-            crate::ffi::openssl::free_buffers(&mut self.stream);
+        self.release_openssl_buffers();
+    }
+
+    /// The OpenSSL half of `release_buffers`. Returns whether OpenSSL's buffers were freed now.
+    fn release_openssl_buffers(&mut self) -> bool {
+        if !self.handshake_done || self.failure.is_some() || !self.ssl_touched {
+            return false;
         }
+        // Whatever the answer, it stays the same until OpenSSL is called again.
+        self.ssl_touched = false;
+        crate::ffi::openssl::free_buffers(&mut self.stream)
     }
 
     /// Advances the handshake. `Ok(true)` once it is complete.
@@ -238,10 +243,13 @@ impl Engine {
         if self.handshake_done {
             return Ok(true);
         }
+        self.ssl_touched = true;
         match self.stream.do_handshake() {
             Ok(()) => {
                 self.handshake_done = true;
-                self.verify_log.stop_collecting();
+                if let Some(log) = &self.verify_log {
+                    log.stop_collecting();
+                }
                 Ok(true)
             }
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
@@ -258,7 +266,10 @@ impl Engine {
 
     /// The verification errors collected since the last call, in the order OpenSSL found them.
     pub(crate) fn take_verify_errors(&mut self) -> Vec<RawChainError> {
-        self.verify_log.take()
+        self.verify_log
+            .as_ref()
+            .map(VerifyLog::take)
+            .unwrap_or_default()
     }
 
     /// Encrypts as much of `data` as OpenSSL accepts (with memory buffers: all of it).
@@ -269,11 +280,9 @@ impl Engine {
         if data.is_empty() {
             return Ok(0);
         }
+        self.ssl_touched = true;
         match self.stream.ssl_write(data) {
-            Ok(n) => {
-                self.totals.plaintext_written += n as u64;
-                Ok(n)
-            }
+            Ok(n) => Ok(n),
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
                 Ok(0)
             }
@@ -292,12 +301,10 @@ impl Engine {
         if buf.is_empty() {
             return ReadOutcome::Data(0);
         }
+        self.ssl_touched = true;
         match self.stream.ssl_read(buf) {
             Ok(0) => ReadOutcome::NeedInput,
-            Ok(n) => {
-                self.totals.plaintext_read += n as u64;
-                ReadOutcome::Data(n)
-            }
+            Ok(n) => ReadOutcome::Data(n),
             Err(e) if e.code() == ErrorCode::ZERO_RETURN => {
                 self.close_notify_received = true;
                 ReadOutcome::CloseNotify
@@ -325,6 +332,7 @@ impl Engine {
         if self.stream.get_shutdown().contains(ShutdownState::SENT) {
             return false;
         }
+        self.ssl_touched = true;
         self.stream.shutdown().is_ok()
     }
 
@@ -345,12 +353,6 @@ impl Engine {
     /// The sticky failure, if any.
     pub(crate) fn failure(&self) -> Option<&Failure> {
         self.failure.as_ref()
-    }
-
-    /// Byte counters since the engine was created.
-    #[cfg(test)]
-    pub(crate) fn totals(&self) -> Totals {
-        self.totals
     }
 
     /// The peer's certificate, null if none.

@@ -53,9 +53,11 @@ fn probe(protocol: SslProtocol) -> bool {
     let mut client_config = SslConfiguration::new();
     client_config.set_protocol(protocol);
     client_config.allow_root_cert_on_demand_loading = false;
+    // Built directly: a fresh certificate per probe means these never match another
+    // configuration, so caching them would only push shared contexts out of the cache.
     let (Ok(server_ctx), Ok(client_ctx)) = (
-        context::shared_context(&server_config, Role::Server, std::time::UNIX_EPOCH),
-        context::shared_context(&client_config, Role::Client, std::time::UNIX_EPOCH),
+        context::uncached_context(&server_config, Role::Server, std::time::UNIX_EPOCH),
+        context::uncached_context(&client_config, Role::Client, std::time::UNIX_EPOCH),
     ) else {
         return false;
     };

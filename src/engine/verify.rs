@@ -11,19 +11,22 @@ use openssl::x509::X509StoreContextRef;
 use crate::verification::RawChainError;
 
 /// The list the verify callback appends to; shared between the callback (owned by OpenSSL's
-/// SSL object) and the engine.
+/// SSL object) and the engine. One allocation, made only for connections that verify the peer.
 #[derive(Clone, Debug)]
-pub(crate) struct VerifyLog {
-    errors: Arc<Mutex<Vec<RawChainError>>>,
-    collecting: Arc<AtomicBool>,
+pub(crate) struct VerifyLog(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    errors: Mutex<Vec<RawChainError>>,
+    collecting: AtomicBool,
 }
 
 impl Default for VerifyLog {
     fn default() -> Self {
-        VerifyLog {
-            errors: Arc::default(),
-            collecting: Arc::new(AtomicBool::new(true)),
-        }
+        VerifyLog(Arc::new(Shared {
+            errors: Mutex::new(Vec::new()),
+            collecting: AtomicBool::new(true),
+        }))
     }
 }
 
@@ -31,9 +34,9 @@ impl VerifyLog {
     /// The verify callback's body: record a failed check and let OpenSSL continue.
     pub(crate) fn record(&self, preverify_ok: bool, store: &mut X509StoreContextRef) -> bool {
         // After the initial handshake (a renegotiation inside SSL_read) Qt 6 records nothing.
-        if !preverify_ok && self.collecting.load(Ordering::Relaxed) {
+        if !preverify_ok && self.0.collecting.load(Ordering::Relaxed) {
             let error = RawChainError::from_store_ctx(store);
-            if let Ok(mut errors) = self.errors.lock() {
+            if let Ok(mut errors) = self.0.errors.lock() {
                 errors.push(error);
             }
         }
@@ -42,7 +45,8 @@ impl VerifyLog {
 
     /// Everything recorded since the last call.
     pub(crate) fn take(&self) -> Vec<RawChainError> {
-        self.errors
+        self.0
+            .errors
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default()
@@ -50,6 +54,6 @@ impl VerifyLog {
 
     /// Stops recording (the initial handshake is over).
     pub(crate) fn stop_collecting(&self) {
-        self.collecting.store(false, Ordering::Relaxed);
+        self.0.collecting.store(false, Ordering::Relaxed);
     }
 }

@@ -13,17 +13,57 @@ pub(crate) fn set_dh_auto(builder: &mut SslContextBuilder) {
     }
 }
 
-/// Offers `session` for resumption on a client connection. Wraps `SSL_set_session`.
+/// `SSL_CTRL_GET_SESS_CACHE_MODE` from ssl.h (openssl-sys only has the SET one).
+const SSL_CTRL_GET_SESS_CACHE_MODE: libc::c_int = 45;
+
+/// Whether `ctx` keeps sessions out of OpenSSL's internal session cache
+/// (`SSL_SESS_CACHE_NO_INTERNAL_STORE`, as every client context of the engine is built): the
+/// invariant [`set_session`] relies on. Wraps `SSL_CTX_get_session_cache_mode`, a macro that
+/// openssl-sys does not provide.
+#[doc(alias = "SSL_CTX_get_session_cache_mode")]
+pub(crate) fn stores_no_sessions_internally(ctx: &openssl::ssl::SslContextRef) -> bool {
+    use foreign_types::ForeignTypeRef;
+    // SAFETY: `ctx` is a valid SSL_CTX borrowed for the call; this control command only reads
+    // the cache mode and takes no pointer argument (NULL).
+    let mode = unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            ctx.as_ptr(),
+            SSL_CTRL_GET_SESS_CACHE_MODE,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    mode & openssl_sys::SSL_SESS_CACHE_NO_INTERNAL_STORE != 0
+}
+
+/// Offers `session` for resumption on a client connection. Wraps `SSL_set_session`. Offers
+/// nothing (returns false) on an `SSL` whose context stores sessions in OpenSSL's internal
+/// cache; see [`stores_no_sessions_internally`].
 #[doc(alias = "SSL_set_session")]
 pub(crate) fn set_session(
     ssl: &mut openssl::ssl::SslRef,
     session: &openssl::ssl::SslSessionRef,
 ) -> bool {
-    // SAFETY: the openssl crate marks this unsafe because a session must suit the SSL's context.
-    // Sessions offered here come either from the cache of the very SharedContext this SSL was
-    // created from, or from a ticket the user saved with `session_ticket()`; OpenSSL checks a
-    // session's protocol version and cipher against the connection when it tries to resume and
-    // falls back to a full handshake when they do not fit, so no memory-safety issue arises.
+    let no_internal_store = stores_no_sessions_internally(ssl.ssl_context());
+    debug_assert!(
+        no_internal_store,
+        "client contexts must keep SSL_SESS_CACHE_NO_INTERNAL_STORE (engine/context.rs `build`)"
+    );
+    if !no_internal_store {
+        return false;
+    }
+    // SAFETY: the openssl crate marks this unsafe because a session must belong to the SSL's
+    // context: OpenSSL links a session in an SSL_CTX's internal cache through list pointers in
+    // the session itself, so a session cached by one context and then added to another's cache
+    // corrupts both lists. That cannot happen here. Invariant NO_INTERNAL_STORE: this SSL's
+    // context never adds sessions to its internal cache (checked just above; client contexts
+    // are built with SSL_SESS_CACHE_NO_INTERNAL_STORE in engine/context.rs), so `session` is
+    // never linked into it, and when a handshake fails SSL_CTX_remove_session only looks in
+    // that (empty) cache. Besides, the sessions the engine offers are in no internal cache at
+    // all: they come from the new-session callback of such a client context (kept in the
+    // SharedContext's own map, not OpenSSL's) or are freshly decoded from a ticket's DER.
+    // OpenSSL checks a session's protocol version and cipher when it tries to resume and falls
+    // back to a full handshake when they do not fit.
     unsafe { ssl.set_session(session).is_ok() }
 }
 
@@ -46,18 +86,55 @@ pub(crate) fn ticket_lifetime_hint(session: &openssl::ssl::SslSessionRef) -> u64
 
 unsafe extern "C" {
     fn SSL_free_buffers(ssl: *mut openssl_sys::SSL) -> libc::c_int;
+    fn SSL_has_pending(ssl: *const openssl_sys::SSL) -> libc::c_int;
+    fn SSL_rstate_string(ssl: *const openssl_sys::SSL) -> *const libc::c_char;
 }
 
-/// Frees the connection's read and write buffers if they hold nothing (OpenSSL allocates them
-/// again when needed). Wraps `SSL_free_buffers` (OpenSSL 1.1.0+), which openssl-sys does not
+/// Whether OpenSSL's record layer holds data of `ssl` that a later read still needs: decrypted
+/// bytes not yet read (`SSL_pending`), any processed record or unprocessed input
+/// (`SSL_has_pending`), or a record whose header has been read but not its whole body (read
+/// state other than `"RH"`, waiting for a header). See [`free_buffers`].
+pub(crate) fn holds_record_data(ssl: &openssl::ssl::SslRef) -> bool {
+    use foreign_types::ForeignTypeRef;
+    let ssl = ssl.as_ptr();
+    // SAFETY: `ssl` is a valid SSL borrowed for the call; the three calls only read its
+    // record-layer state, and their prototypes (`const SSL *` -> int / `const char *`) match
+    // every supported OpenSSL (>= 1.1.1, enforced by build.rs). SSL_rstate_string returns NULL
+    // or a pointer to a static NUL-terminated string, which CStr only reads.
+    unsafe {
+        let state = SSL_rstate_string(ssl);
+        openssl_sys::SSL_pending(ssl) != 0
+            || SSL_has_pending(ssl) != 0
+            || state.is_null()
+            || std::ffi::CStr::from_ptr(state).to_bytes() != b"RH"
+    }
+}
+
+/// Frees the connection's read and write buffers if OpenSSL holds no data in them (it allocates
+/// them again when needed). Wraps `SSL_free_buffers` (OpenSSL 1.1.0+), which openssl-sys does not
 /// declare. Returns whether they were freed.
+///
+/// `SSL_free_buffers` alone is not safe on every supported OpenSSL: before the fix for
+/// CVE-2024-4741 (OpenSSL 3.3.1, 3.2.2, 3.1.6 and 3.0.14; no public 1.1.1 release has it) it
+/// checks only for unprocessed ciphertext, and frees the read buffer while (a) a decrypted
+/// record has been only partly read (`SSL_pending() > 0`) or (b) a record header has been read
+/// but its body has not fully arrived (read state `"RB"`). The next `SSL_read` then uses freed
+/// memory. So this checks both itself first ([`holds_record_data`]) and leaves the buffers alone
+/// unless OpenSSL is between records with nothing buffered. Pending writes are refused by
+/// `SSL_free_buffers` itself in every version.
 #[doc(alias = "SSL_free_buffers")]
 pub(crate) fn free_buffers<S>(stream: &mut openssl::ssl::SslStream<S>) -> bool {
     use foreign_types::ForeignTypeRef;
+    if holds_record_data(stream.ssl()) {
+        return false;
+    }
     let ssl = stream.ssl().as_ptr();
     // SAFETY: `ssl` is the valid SSL of `stream`, which is borrowed mutably for the call, so no
-    // other code uses the SSL meanwhile. SSL_free_buffers frees only buffers that hold no pending
-    // data and leaves the SSL usable (it reallocates on demand); the prototype (SSL * -> int)
-    // matches every supported OpenSSL (>= 1.1.1, enforced by build.rs).
+    // other code uses the SSL meanwhile (nor between the check above and this call). With no
+    // decrypted data left, no partial record and no unprocessed input, no pointer into the read
+    // buffer survives: the condition the CVE-2024-4741 fix added inside SSL_free_buffers, which
+    // an unfixed OpenSSL does not check. Pending writes make it return 0 in every version.
+    // OpenSSL reallocates both buffers on the next read or write. The prototype (SSL * -> int)
+    // matches every supported OpenSSL.
     unsafe { SSL_free_buffers(ssl) == 1 }
 }

@@ -15,11 +15,12 @@ unsafe extern "C" {
     fn X509_STORE_CTX_set_default(ctx: *mut sys::X509_STORE_CTX, name: *const c_char) -> c_int;
     fn X509_STORE_CTX_get0_param(ctx: *mut sys::X509_STORE_CTX) -> *mut sys::X509_VERIFY_PARAM;
     fn X509_STORE_CTX_get_num_untrusted(ctx: *mut sys::X509_STORE_CTX) -> c_int;
-    fn X509_STORE_CTX_set_verify_cb(
-        ctx: *mut sys::X509_STORE_CTX,
-        verify_cb: Option<unsafe extern "C" fn(c_int, *mut sys::X509_STORE_CTX) -> c_int>,
-    );
+    fn X509_STORE_CTX_set_verify_cb(ctx: *mut sys::X509_STORE_CTX, verify_cb: VerifyCallback);
+    fn X509_STORE_CTX_get_verify_cb(ctx: *const sys::X509_STORE_CTX) -> VerifyCallback;
 }
+
+/// OpenSSL's `X509_STORE_CTX_verify_cb` (a nullable function pointer).
+type VerifyCallback = Option<unsafe extern "C" fn(c_int, *mut sys::X509_STORE_CTX) -> c_int>;
 
 /// Gives `ctx` the purpose, trust and parameters OpenSSL's own TLS client uses when it verifies
 /// a server (`X509_STORE_CTX_set_default(ctx, "ssl_server")`, as `ssl_verify_cert_chain` does).
@@ -94,13 +95,21 @@ pub(crate) fn verify_collecting(
     ctx: &mut X509StoreContextRef,
 ) -> (Result<bool, ErrorStack>, Vec<RawVerifyError>) {
     COLLECTORS.with(|c| c.borrow_mut().push(Vec::new()));
-    // SAFETY: `ctx` is a valid store context; the callback is a plain function that upholds
-    // OpenSSL's callback contract (never unwinds, touches only thread-local Rust state).
-    unsafe { X509_STORE_CTX_set_verify_cb(ctx.as_ptr(), Some(collecting_callback)) };
+    // SAFETY: `ctx` is a valid store context borrowed mutably for the call; the getter only
+    // reads the callback field (set by X509_STORE_CTX_init to the store's callback or OpenSSL's
+    // internal default, never NULL), and the setter only writes it. The callback is a plain
+    // function that upholds OpenSSL's callback contract (never unwinds, touches only
+    // thread-local Rust state).
+    let previous = unsafe {
+        let previous = X509_STORE_CTX_get_verify_cb(ctx.as_ptr());
+        X509_STORE_CTX_set_verify_cb(ctx.as_ptr(), Some(collecting_callback));
+        previous
+    };
     let result = ctx.verify_cert();
-    // SAFETY: as above; restores OpenSSL's default callback so that no later use of the
-    // context calls into a collector that is gone.
-    unsafe { X509_STORE_CTX_set_verify_cb(ctx.as_ptr(), None) };
+    // SAFETY: as above. Puts back the callback the context had before, not NULL:
+    // X509_verify_cert calls `ctx->verify_cb` without a NULL check, so a NULL left here would
+    // crash a later verification on the same context.
+    unsafe { X509_STORE_CTX_set_verify_cb(ctx.as_ptr(), previous) };
     let errors = COLLECTORS
         .with(|c| c.borrow_mut().pop())
         .unwrap_or_default();
@@ -159,5 +168,52 @@ pub(crate) fn dns_name_bytes(name: &GeneralNameRef) -> Option<&[u8]> {
             return Some(&[]);
         }
         Some(std::slice::from_raw_parts(data, len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::stack::Stack;
+    use openssl::x509::X509StoreContext;
+    use openssl::x509::store::X509StoreBuilder;
+
+    use super::*;
+
+    fn current_callback(ctx: &mut X509StoreContextRef) -> VerifyCallback {
+        // SAFETY: `ctx` is a valid, initialised store context; the getter only reads a field.
+        unsafe { X509_STORE_CTX_get_verify_cb(ctx.as_ptr()) }
+    }
+
+    #[test]
+    fn collecting_puts_the_previous_callback_back() {
+        let (cert, _) = crate::engine::probe::self_signed("collector").unwrap();
+        let store = X509StoreBuilder::new().unwrap().build();
+        let chain = Stack::new().unwrap();
+        let mut ctx = X509StoreContext::new().unwrap();
+        let (before, after, result, errors) = ctx
+            .init(&store, &cert, &chain, |c| {
+                let before = current_callback(c);
+                let (result, errors) = verify_collecting(c);
+                Ok((before, current_callback(c), result, errors))
+            })
+            .unwrap();
+        // Both are OpenSSL's own function (one address), so comparing addresses is meaningful.
+        let address = |cb: VerifyCallback| cb.map(|f| f as usize);
+        assert!(
+            before.is_some(),
+            "X509_STORE_CTX_init installs OpenSSL's default"
+        );
+        assert_eq!(
+            address(before),
+            address(after),
+            "not NULL, which X509_verify_cert would call"
+        );
+        // The collecting callback lets verification go on, so OpenSSL reports success and the
+        // errors are in the list.
+        assert_eq!(result.ok(), Some(true));
+        assert_eq!(
+            errors.first().map(|e| e.0),
+            Some(openssl_sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+        );
     }
 }
