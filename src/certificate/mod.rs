@@ -263,7 +263,10 @@ impl SslCertificate {
             .unwrap_or_default()
     }
 
-    /// A name for the subject: its first CN, else its first O, else its first OU, else empty.
+    /// A name for the subject, as Qt 6 picks it: `subjectInfo(CommonName).first()`, else the
+    /// same for O, else for OU, else empty. Qt lists several values of one attribute most recent
+    /// first, so with two CNs this is the one that comes **last** in the certificate (the last
+    /// element of [`subject_info`](Self::subject_info), which keeps certificate order).
     #[doc(alias = "subjectDisplayName")]
     pub fn subject_display_name(&self) -> String {
         self.x509

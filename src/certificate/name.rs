@@ -54,7 +54,10 @@ pub(super) fn attributes(name: &X509NameRef) -> Vec<Vec<u8>> {
     keys
 }
 
-/// Qt's `subjectDisplayName()` rule: the first CN, else the first O, else the first OU.
+/// Qt 6's `subjectDisplayName()` rule: `subjectInfo(CommonName).first()`, else the same for O,
+/// else for OU. Qt's `subjectInfo` lists several values of one attribute most recent first (its
+/// `QMultiMap` inserts each at the front of its key's range), so that is the **last** CN (O, OU)
+/// in certificate order.
 pub(super) fn display_name(name: &X509NameRef) -> String {
     let entries = entries(name);
     [
@@ -67,6 +70,7 @@ pub(super) fn display_name(name: &X509NameRef) -> String {
         let key = attribute_of(info).as_bytes();
         entries
             .iter()
+            .rev()
             .find(|e| e.attribute == key)
             .map(|e| e.value.clone())
     })
@@ -198,6 +202,37 @@ fn ipv6_text(a: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::x509::X509NameBuilder;
+
+    fn name(entries: &[(Nid, &str)]) -> openssl::x509::X509Name {
+        let mut name = X509NameBuilder::new().unwrap();
+        for &(nid, value) in entries {
+            name.append_entry_by_nid(nid, value).unwrap();
+        }
+        name.build()
+    }
+
+    #[test]
+    fn display_name_is_qts_first_value_the_last_in_certificate_order() {
+        let two_cns = name(&[
+            (Nid::COMMONNAME, "first.example"),
+            (Nid::ORGANIZATIONNAME, "Org"),
+            (Nid::COMMONNAME, "second.example"),
+        ]);
+        assert_eq!(values(&two_cns, b"CN"), ["first.example", "second.example"]);
+        assert_eq!(display_name(&two_cns), "second.example");
+        let two_os = name(&[
+            (Nid::ORGANIZATIONALUNITNAME, "Unit"),
+            (Nid::ORGANIZATIONNAME, "First Org"),
+            (Nid::ORGANIZATIONNAME, "Second Org"),
+        ]);
+        assert_eq!(display_name(&two_os), "Second Org");
+        let two_ous = name(&[
+            (Nid::ORGANIZATIONALUNITNAME, "First Unit"),
+            (Nid::ORGANIZATIONALUNITNAME, "Second Unit"),
+        ]);
+        assert_eq!(display_name(&two_ous), "Second Unit");
+    }
 
     fn v6(text: &str) -> String {
         let address: std::net::Ipv6Addr = text.parse().expect("test literal");
