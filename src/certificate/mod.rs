@@ -287,9 +287,10 @@ impl SslCertificate {
     /// The DNS, email and IP entries of the subjectAltName extension, in certificate order.
     ///
     /// IP addresses are text as Qt's `QHostAddress::toString()` writes them: `127.0.0.1`, `::1`,
-    /// `2001:db8::1`, `::ffff:192.0.2.1`. Other entry kinds are skipped, as are DNS and email
-    /// entries that are not valid UTF-8 (Qt reads those as Latin-1). Qt returns a map ordered by
-    /// kind; this keeps certificate order.
+    /// `2001:db8::1`, `::ffff:192.0.2.1`. DNS and email entries are read as Latin-1, as Qt reads
+    /// them (a byte 0xE9 is `é`; UTF-8 `é` shows as `Ã©`); an email entry that is not valid
+    /// UTF-8 is skipped, though. Other entry kinds, and entries of 8 KiB or more, are skipped.
+    /// Qt returns a map ordered by kind; this keeps certificate order.
     #[doc(alias = "subjectAlternativeNames")]
     pub fn subject_alternative_names(&self) -> Vec<(AlternativeNameEntryType, String)> {
         self.x509
@@ -400,7 +401,7 @@ impl SslCertificate {
             .as_ref()
             .and_then(|x| x.to_text().ok())
             .unwrap_or_default();
-        text.iter().map(|&b| char::from(b)).collect()
+        name::latin1(&text)
     }
 }
 
