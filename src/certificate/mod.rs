@@ -28,8 +28,8 @@ use crate::{
 ///
 /// Certificates are loaded with [`from_data`](SslCertificate::from_data) or
 /// [`from_path`](SslCertificate::from_path), or come from a socket (`peer_certificate()`).
-/// Every getter of a null certificate returns an empty value, as Qt's do. Equality and hashing
-/// compare the DER encoding.
+/// Every getter of a null certificate returns an empty value, as Qt's do. Equality is OpenSSL's
+/// `X509_cmp` (SHA-1 digest, then the encoding); hashing uses the SHA-1 digest.
 ///
 /// # Examples
 ///
@@ -419,8 +419,14 @@ impl PartialEq for SslCertificate {
 impl Eq for SslCertificate {}
 
 impl Hash for SslCertificate {
+    /// The SHA-1 digest of the certificate, which `eq` (`X509_cmp`) compares first, so equal
+    /// certificates hash alike; OpenSSL 3 caches it with the certificate's extensions (after a
+    /// comparison or a verification), so hashing does not re-encode the certificate. A null
+    /// certificate hashes nothing.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.to_der().hash(state);
+        if let Some(Ok(digest)) = self.x509.as_ref().map(|x| x.digest(MessageDigest::sha1())) {
+            state.write(&digest);
+        }
     }
 }
 
@@ -450,5 +456,32 @@ fn system_time(time: &Asn1TimeRef) -> Option<SystemTime> {
         UNIX_EPOCH.checked_add(Duration::from_secs(seconds.unsigned_abs()))
     } else {
         UNIX_EPOCH.checked_sub(Duration::from_secs(seconds.unsigned_abs()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, RandomState};
+
+    use super::*;
+    use crate::verification::test_support::self_signed_ca;
+
+    #[test]
+    fn hash_agrees_with_equality_before_and_after_openssl_caches_the_digest() {
+        let hasher = RandomState::new();
+        let der = self_signed_ca("hashed").to_der();
+        let parse = || SslCertificate::from_data(&der, EncodingFormat::Der).remove(0);
+        let (a, b) = (parse(), parse());
+        // Fresh parses: the digest may not be cached yet.
+        let (fresh_a, fresh_b) = (hasher.hash_one(&a), hasher.hash_one(&b));
+        assert_eq!(fresh_a, fresh_b);
+        // X509_cmp caches the extensions and the digest with them.
+        assert_eq!(a, b);
+        assert_eq!(hasher.hash_one(&a), fresh_a);
+        assert_ne!(hasher.hash_one(self_signed_ca("other")), fresh_a);
+        assert_eq!(
+            hasher.hash_one(SslCertificate::default()),
+            hasher.hash_one(SslCertificate::default())
+        );
     }
 }
