@@ -183,15 +183,10 @@ impl SslCertificate {
         let Some(x509) = &self.x509 else {
             return Vec::new();
         };
-        let mut bytes = x509
-            .serial_number()
-            .to_bn()
-            .map(|bn| bn.to_vec())
-            .unwrap_or_default();
-        if bytes.is_empty() {
-            bytes.push(0);
-        }
-        let text: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let text: Vec<String> = serial_bytes(x509)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         text.join(":").into_bytes()
     }
 
@@ -349,17 +344,15 @@ impl SslCertificate {
     /// or issuer CN. False for a null certificate.
     #[doc(alias = "isBlacklisted")]
     pub fn is_blacklisted(&self) -> bool {
-        if self.is_null() {
+        let Some(x509) = &self.x509 else {
             return false;
-        }
-        // The serial first: it rules out nearly every certificate without reading any names.
-        let serial = self.serial_number();
-        blacklist::lists_serial(&serial)
-            && blacklist::is_blacklisted(
-                &serial,
-                &self.subject_info(SubjectInfo::CommonName),
-                &self.issuer_info(SubjectInfo::CommonName),
+        };
+        blacklist::is_blacklisted(&serial_bytes(x509), || {
+            (
+                self.subject_info(SubjectInfo::CommonName),
+                self.issuer_info(SubjectInfo::CommonName),
             )
+        })
     }
 
     /// The subject's public key, a [`KeyType::PublicKey`](crate::KeyType::PublicKey) key with
@@ -444,6 +437,16 @@ impl fmt::Debug for SslCertificate {
             )
             .finish()
     }
+}
+
+/// The serial number's magnitude, big-endian, as Qt reads it (at least one byte: zero is `[0]`).
+fn serial_bytes(x509: &X509Ref) -> Vec<u8> {
+    let bytes = x509
+        .serial_number()
+        .to_bn()
+        .map(|bn| bn.to_vec())
+        .unwrap_or_default();
+    if bytes.is_empty() { vec![0] } else { bytes }
 }
 
 /// An ASN.1 time as `SystemTime`, through its distance from the epoch (so dates before 1970 and
