@@ -77,19 +77,16 @@ pub(crate) struct Collected {
     /// Every error in `peerVerifyError` emission order: chain errors, then blacklisted
     /// certificates, then `HostNameMismatch` (depth 0) or `NoPeerCertificate` (depth -1).
     pub(crate) entries: Vec<AuditEntry>,
-    /// Indices into `entries` in the `sslErrors` list order: blacklist, then host name / no
-    /// certificate, then chain errors.
-    pub(crate) qt_order: Vec<usize>,
+    /// How many of `entries` (the first ones) are chain errors. The `sslErrors` list has the
+    /// others first (blacklist, then host name / no certificate), then these.
+    pub(crate) n_chain: usize,
 }
 
 impl Collected {
     /// The `sslErrors` list.
     pub(crate) fn errors(&self) -> Vec<SslError> {
-        self.qt_order
-            .iter()
-            .filter_map(|&i| self.entries.get(i))
-            .map(|e| e.error.clone())
-            .collect()
+        let (chain, rest) = self.entries.split_at(self.n_chain.min(self.entries.len()));
+        rest.iter().chain(chain).map(|e| e.error.clone()).collect()
     }
 
     /// The `peerVerifyError` emissions, in order.
@@ -140,8 +137,7 @@ pub(crate) fn collect(findings: &Findings<'_>) -> Collected {
     let mut entries = chain;
     entries.extend(blacklist);
     entries.extend(identity);
-    let qt_order = (n_chain..entries.len()).chain(0..n_chain).collect();
-    Collected { entries, qt_order }
+    Collected { entries, n_chain }
 }
 
 /// The outcome of Qt's post-handshake check.
@@ -210,8 +206,7 @@ impl VerificationReport {
     /// A report from collected errors (no chain yet; see [`VerificationReport::set_chain`]).
     pub(crate) fn from_collected(collected: Collected) -> VerificationReport {
         VerificationReport {
-            entries: collected.entries,
-            qt_order: collected.qt_order,
+            collected,
             ..Default::default()
         }
     }
@@ -230,7 +225,8 @@ impl VerificationReport {
 
     /// Records which rule ignored each entry (after [`decide`]).
     pub(crate) fn apply(&mut self, decision: &Decision) {
-        for (entry, rule) in self.entries.iter_mut().zip(decision.ignored_by.iter()) {
+        let entries = self.collected.entries.iter_mut();
+        for (entry, rule) in entries.zip(decision.ignored_by.iter()) {
             entry.ignored_by = *rule;
         }
     }
@@ -306,7 +302,7 @@ mod tests {
                 e(SslErrorKind::SelfSignedCertificate),
                 e(SslErrorKind::HostNameMismatch),
             ],
-            qt_order: vec![1, 0],
+            n_chain: 1,
         };
         let ss = SslError::new(SslErrorKind::SelfSignedCertificate, None);
         let hm = SslError::new(SslErrorKind::HostNameMismatch, None);

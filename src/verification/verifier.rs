@@ -345,7 +345,7 @@ fn unspecified() -> VerificationReport {
             depth: -1,
             ignored_by: None,
         }],
-        qt_order: vec![0],
+        n_chain: 0,
     };
     VerificationReport::from_collected(collected)
 }
