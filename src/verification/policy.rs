@@ -8,6 +8,7 @@ use openssl::x509::X509StoreContextRef;
 
 use super::report::{AuditEntry, IgnoreRule, VerificationReport};
 use crate::error::kind_from_x509_code;
+use crate::ffi::x509::{RawVerifyError, current_error};
 use crate::{PeerVerifyMode, SslCertificate, SslError, SslErrorKind, SslMode};
 
 /// One error as OpenSSL's verify callback reports it: the raw `X509_V_ERR_*` code, the depth,
@@ -19,15 +20,21 @@ pub(crate) struct RawChainError {
     pub(crate) certificate: Option<SslCertificate>,
 }
 
-impl RawChainError {
-    /// The current error of a store context, for a verify callback (`ok == 0`).
-    pub(crate) fn from_store_ctx(ctx: &X509StoreContextRef) -> RawChainError {
-        let (code, depth, cert) = crate::ffi::x509::current_error(ctx);
+impl From<RawVerifyError> for RawChainError {
+    /// One error as the FFI layer's collecting verify callback records it.
+    fn from((code, depth, certificate): RawVerifyError) -> RawChainError {
         RawChainError {
             code,
             depth,
-            certificate: cert.map(SslCertificate::from_x509),
+            certificate: certificate.map(SslCertificate::from_x509),
         }
+    }
+}
+
+impl RawChainError {
+    /// The current error of a store context, for a verify callback (`ok == 0`).
+    pub(crate) fn from_store_ctx(ctx: &X509StoreContextRef) -> RawChainError {
+        current_error(ctx).into()
     }
 
     /// The error as Qt reports it (`openSSLErrorToQSslError`, through the crate's one code

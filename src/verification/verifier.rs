@@ -246,14 +246,7 @@ impl CertificateVerifier {
             return unspecified();
         };
 
-        let chain_errors: Vec<RawChainError> = raw
-            .into_iter()
-            .map(|(code, depth, cert)| RawChainError {
-                code,
-                depth,
-                certificate: cert.map(SslCertificate::from_x509),
-            })
-            .collect();
+        let chain_errors: Vec<RawChainError> = raw.into_iter().map(RawChainError::from).collect();
         let chain: Vec<SslCertificate> = chain.into_iter().map(SslCertificate::from_x509).collect();
         let anchor = chain
             .last()
