@@ -4,7 +4,7 @@
 //! `isMatchingHostname`, `wildcardCertificateNames`), IP literals, IDNs and case.
 mod common;
 
-use common::pki::{Identity, Spec, mint};
+use common::pki::{Identity, Spec, mint, mint_named};
 use qsslsocket::{CertificateVerifier, SslCertificate, SslErrorKind, SslOption};
 
 /// Whether verifying `cert` for `host` reports no `HostNameMismatch`.
@@ -266,26 +266,12 @@ fn names_that_cannot_be_converted_never_match() {
 
 #[test]
 fn several_common_names_are_all_consulted() {
-    let key = common::pki::key(common::pki::KeyKind::EcP256, false);
     let mut name = openssl::x509::X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(openssl::nid::Nid::COMMONNAME, "a.example")
         .unwrap();
     name.append_entry_by_nid(openssl::nid::Nid::COMMONNAME, "b.example")
         .unwrap();
-    let name = name.build();
-    let mut b = openssl::x509::X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(2).unwrap())
-        .unwrap();
-    b.sign(&key, openssl::hash::MessageDigest::sha256())
-        .unwrap();
-    let pem = b.build().to_pem().unwrap();
-    let c = SslCertificate::from_data(&pem, qsslsocket::EncodingFormat::Pem).remove(0);
+    let c = mint_named(&name.build(), None, |_| {}).certificate();
     for qt in [true, false] {
         assert!(matches(&c, "a.example", qt));
         assert!(matches(&c, "b.example", qt));

@@ -5,6 +5,8 @@
 //!
 //! [`SslCertificate::serial_number`]: super::SslCertificate::serial_number
 
+use std::cell::LazyCell;
+
 /// `(serial number, common name)` pairs, the same facts Qt 6 lists in `certificate_blacklist`.
 const BLACKLIST: &[(&str, &str)] = &[
     // Comodo, March 2011.
@@ -111,20 +113,33 @@ const BLACKLIST: &[(&str, &str)] = &[
     ("27:b1", "NIC CA 2014"),
 ];
 
-/// Whether any entry has this serial number.
-pub(super) fn lists_serial(serial: &[u8]) -> bool {
+/// Whether the certificate with serial number `serial` (the bytes [`serial_number`] writes as
+/// hex) is listed with one of its CNs. `cns` gives the (subject, issuer) CNs; it is called only
+/// when the serial number is listed, which rules out nearly every certificate without reading
+/// any names.
+///
+/// [`serial_number`]: super::SslCertificate::serial_number
+pub(super) fn is_blacklisted(
+    serial: &[u8],
+    cns: impl FnOnce() -> (Vec<String>, Vec<String>),
+) -> bool {
+    let cns = LazyCell::new(cns);
     BLACKLIST
         .iter()
-        .any(|&(listed_serial, _)| serial == listed_serial.as_bytes())
+        .filter(|(listed_serial, _)| serial_is(listed_serial, serial))
+        .any(|&(_, listed_cn)| {
+            let (subject, issuer) = &*cns;
+            subject.iter().chain(issuer).any(|cn| cn == listed_cn)
+        })
 }
 
-/// Whether the pair (`serial`, one of the CNs) is on the list.
-pub(super) fn is_blacklisted(serial: &[u8], subject_cns: &[String], issuer_cns: &[String]) -> bool {
-    BLACKLIST.iter().any(|&(listed_serial, listed_cn)| {
-        serial == listed_serial.as_bytes()
-            && (subject_cns.iter().any(|cn| cn == listed_cn)
-                || issuer_cns.iter().any(|cn| cn == listed_cn))
-    })
+/// Whether `listed` (`"04:7e:cb"`) is `serial` in lower-case hex pairs joined by colons.
+fn serial_is(listed: &str, serial: &[u8]) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    listed.len() + 1 == serial.len() * 3
+        && listed.split(':').zip(serial).all(|(pair, &b)| {
+            pair.as_bytes() == [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+        })
 }
 
 #[cfg(test)]
@@ -133,19 +148,51 @@ mod tests {
 
     #[test]
     fn pairs_must_match_together() {
-        let cn = |s: &str| vec![s.to_owned()];
+        let cns = |subject: &[&str], issuer: &[&str]| {
+            let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+            let pair = (owned(subject), owned(issuer));
+            move || pair
+        };
+        let md5 = "MD5 Collisions Inc. (http://www.phreedom.org/md5)";
+        assert!(is_blacklisted(&[0x41], cns(&[md5], &[])));
         assert!(is_blacklisted(
-            b"41",
-            &cn("MD5 Collisions Inc. (http://www.phreedom.org/md5)"),
-            &[]
+            &[0x03, 0x1d, 0xa7],
+            cns(&[], &["AC DG Tr\u{e9}sor SSL"])
         ));
+        assert!(!is_blacklisted(&[0x41], cns(&["login.live.com"], &[])));
+        assert!(!is_blacklisted(&[0x27, 0xb1], cns(&["NIC CA 2011"], &[])));
+        // login.yahoo.com has three serials; any of them with the name.
         assert!(is_blacklisted(
-            b"03:1d:a7",
-            &[],
-            &cn("AC DG Tr\u{e9}sor SSL")
+            &[
+                0x3e, 0x75, 0xce, 0xd4, 0x6b, 0x69, 0x30, 0x21, 0x21, 0x88, 0x30, 0xae, 0x86, 0xa8,
+                0x2a, 0x71
+            ],
+            cns(&["login.yahoo.com"], &[])
         ));
-        assert!(!is_blacklisted(b"41", &cn("login.live.com"), &[]));
-        assert!(!is_blacklisted(b"27:b1", &cn("NIC CA 2011"), &[]));
+        assert!(!is_blacklisted(&[0x00, 0x41], cns(&[md5], &[])));
         assert_eq!(BLACKLIST.len(), 36);
+    }
+
+    #[test]
+    fn names_are_read_only_for_a_listed_serial() {
+        let unread = || -> (Vec<String>, Vec<String>) { panic!("names read") };
+        assert!(!is_blacklisted(&[0x01], unread));
+        assert!(!is_blacklisted(&[], unread));
+        let mut calls = 0;
+        // "07:27:10:0d" is listed, but not with this name.
+        assert!(!is_blacklisted(&[0x07, 0x27, 0x10, 0x0d], || {
+            calls += 1;
+            (vec!["someone else".to_owned()], Vec::new())
+        }));
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn serials_compare_as_qt_writes_them() {
+        assert!(serial_is("04:7e:cb", &[0x04, 0x7e, 0xcb]));
+        assert!(serial_is("41", &[0x41]));
+        assert!(!serial_is("41", &[0x41, 0x00]));
+        assert!(!serial_is("04:7e", &[0x04, 0x7f]));
+        assert!(!serial_is("", &[]));
     }
 }

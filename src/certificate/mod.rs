@@ -28,8 +28,8 @@ use crate::{
 ///
 /// Certificates are loaded with [`from_data`](SslCertificate::from_data) or
 /// [`from_path`](SslCertificate::from_path), or come from a socket (`peer_certificate()`).
-/// Every getter of a null certificate returns an empty value, as Qt's do. Equality and hashing
-/// compare the DER encoding.
+/// Every getter of a null certificate returns an empty value, as Qt's do. Equality is OpenSSL's
+/// `X509_cmp` (SHA-1 digest, then the encoding); hashing uses the SHA-1 digest.
 ///
 /// # Examples
 ///
@@ -183,15 +183,10 @@ impl SslCertificate {
         let Some(x509) = &self.x509 else {
             return Vec::new();
         };
-        let mut bytes = x509
-            .serial_number()
-            .to_bn()
-            .map(|bn| bn.to_vec())
-            .unwrap_or_default();
-        if bytes.is_empty() {
-            bytes.push(0);
-        }
-        let text: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let text: Vec<String> = serial_bytes(x509)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         text.join(":").into_bytes()
     }
 
@@ -263,7 +258,10 @@ impl SslCertificate {
             .unwrap_or_default()
     }
 
-    /// A name for the subject: its first CN, else its first O, else its first OU, else empty.
+    /// A name for the subject, as Qt 6 picks it: `subjectInfo(CommonName).first()`, else the
+    /// same for O, else for OU, else empty. Qt lists several values of one attribute most recent
+    /// first, so with two CNs this is the one that comes **last** in the certificate (the last
+    /// element of [`subject_info`](Self::subject_info), which keeps certificate order).
     #[doc(alias = "subjectDisplayName")]
     pub fn subject_display_name(&self) -> String {
         self.x509
@@ -284,9 +282,10 @@ impl SslCertificate {
     /// The DNS, email and IP entries of the subjectAltName extension, in certificate order.
     ///
     /// IP addresses are text as Qt's `QHostAddress::toString()` writes them: `127.0.0.1`, `::1`,
-    /// `2001:db8::1`, `::ffff:192.0.2.1`. Other entry kinds are skipped, as are DNS and email
-    /// entries that are not valid UTF-8 (Qt reads those as Latin-1). Qt returns a map ordered by
-    /// kind; this keeps certificate order.
+    /// `2001:db8::1`, `::ffff:192.0.2.1`. DNS and email entries are read as Latin-1, as Qt reads
+    /// them (a byte 0xE9 is `é`; UTF-8 `é` shows as `Ã©`); an email entry that is not valid
+    /// UTF-8 is skipped, though. Other entry kinds, and entries of 8 KiB or more, are skipped.
+    /// Qt returns a map ordered by kind; this keeps certificate order.
     #[doc(alias = "subjectAlternativeNames")]
     pub fn subject_alternative_names(&self) -> Vec<(AlternativeNameEntryType, String)> {
         self.x509
@@ -345,17 +344,15 @@ impl SslCertificate {
     /// or issuer CN. False for a null certificate.
     #[doc(alias = "isBlacklisted")]
     pub fn is_blacklisted(&self) -> bool {
-        if self.is_null() {
+        let Some(x509) = &self.x509 else {
             return false;
-        }
-        // The serial first: it rules out nearly every certificate without reading any names.
-        let serial = self.serial_number();
-        blacklist::lists_serial(&serial)
-            && blacklist::is_blacklisted(
-                &serial,
-                &self.subject_info(SubjectInfo::CommonName),
-                &self.issuer_info(SubjectInfo::CommonName),
+        };
+        blacklist::is_blacklisted(&serial_bytes(x509), || {
+            (
+                self.subject_info(SubjectInfo::CommonName),
+                self.issuer_info(SubjectInfo::CommonName),
             )
+        })
     }
 
     /// The subject's public key, a [`KeyType::PublicKey`](crate::KeyType::PublicKey) key with
@@ -397,7 +394,7 @@ impl SslCertificate {
             .as_ref()
             .and_then(|x| x.to_text().ok())
             .unwrap_or_default();
-        text.iter().map(|&b| char::from(b)).collect()
+        name::latin1(&text)
     }
 }
 
@@ -415,8 +412,14 @@ impl PartialEq for SslCertificate {
 impl Eq for SslCertificate {}
 
 impl Hash for SslCertificate {
+    /// The SHA-1 digest of the certificate, which `eq` (`X509_cmp`) compares first, so equal
+    /// certificates hash alike; OpenSSL 3 caches it with the certificate's extensions (after a
+    /// comparison or a verification), so hashing does not re-encode the certificate. A null
+    /// certificate hashes nothing.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.to_der().hash(state);
+        if let Some(Ok(digest)) = self.x509.as_ref().map(|x| x.digest(MessageDigest::sha1())) {
+            state.write(&digest);
+        }
     }
 }
 
@@ -436,6 +439,16 @@ impl fmt::Debug for SslCertificate {
     }
 }
 
+/// The serial number's magnitude, big-endian, as Qt reads it (at least one byte: zero is `[0]`).
+fn serial_bytes(x509: &X509Ref) -> Vec<u8> {
+    let bytes = x509
+        .serial_number()
+        .to_bn()
+        .map(|bn| bn.to_vec())
+        .unwrap_or_default();
+    if bytes.is_empty() { vec![0] } else { bytes }
+}
+
 /// An ASN.1 time as `SystemTime`, through its distance from the epoch (so dates before 1970 and
 /// after 2038 work); `None` if OpenSSL cannot read it.
 fn system_time(time: &Asn1TimeRef) -> Option<SystemTime> {
@@ -446,5 +459,32 @@ fn system_time(time: &Asn1TimeRef) -> Option<SystemTime> {
         UNIX_EPOCH.checked_add(Duration::from_secs(seconds.unsigned_abs()))
     } else {
         UNIX_EPOCH.checked_sub(Duration::from_secs(seconds.unsigned_abs()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, RandomState};
+
+    use super::*;
+    use crate::verification::test_support::self_signed_ca;
+
+    #[test]
+    fn hash_agrees_with_equality_before_and_after_openssl_caches_the_digest() {
+        let hasher = RandomState::new();
+        let der = self_signed_ca("hashed").to_der();
+        let parse = || SslCertificate::from_data(&der, EncodingFormat::Der).remove(0);
+        let (a, b) = (parse(), parse());
+        // Fresh parses: the digest may not be cached yet.
+        let (fresh_a, fresh_b) = (hasher.hash_one(&a), hasher.hash_one(&b));
+        assert_eq!(fresh_a, fresh_b);
+        // X509_cmp caches the extensions and the digest with them.
+        assert_eq!(a, b);
+        assert_eq!(hasher.hash_one(&a), fresh_a);
+        assert_ne!(hasher.hash_one(self_signed_ca("other")), fresh_a);
+        assert_eq!(
+            hasher.hash_one(SslCertificate::default()),
+            hasher.hash_one(SslCertificate::default())
+        );
     }
 }

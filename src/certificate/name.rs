@@ -8,6 +8,7 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::x509::{X509NameRef, X509Ref};
 
+use crate::ffi::x509 as ffi;
 use crate::{AlternativeNameEntryType, SubjectInfo};
 
 /// One `attribute=value` entry of a distinguished name, in certificate order.
@@ -54,7 +55,10 @@ pub(super) fn attributes(name: &X509NameRef) -> Vec<Vec<u8>> {
     keys
 }
 
-/// Qt's `subjectDisplayName()` rule: the first CN, else the first O, else the first OU.
+/// Qt 6's `subjectDisplayName()` rule: `subjectInfo(CommonName).first()`, else the same for O,
+/// else for OU. Qt's `subjectInfo` lists several values of one attribute most recent first (its
+/// `QMultiMap` inserts each at the front of its key's range), so that is the **last** CN (O, OU)
+/// in certificate order.
 pub(super) fn display_name(name: &X509NameRef) -> String {
     let entries = entries(name);
     [
@@ -67,6 +71,7 @@ pub(super) fn display_name(name: &X509NameRef) -> String {
         let key = attribute_of(info).as_bytes();
         entries
             .iter()
+            .rev()
             .find(|e| e.attribute == key)
             .map(|e| e.value.clone())
     })
@@ -88,9 +93,21 @@ pub(super) fn attribute_of(info: SubjectInfo) -> &'static str {
     }
 }
 
-/// The DNS, email and IP entries of the subjectAltName extension, in certificate order. Entries
-/// of other kinds, IP addresses that are neither 4 nor 16 bytes, names of 8 KiB or more (as Qt)
-/// and DNS/email names that are not valid UTF-8 are skipped.
+/// Qt skips subjectAltName strings of this many bytes or more as broken
+/// (`subjectAlternativeNames`).
+const MAX_SAN_LEN: usize = 8192;
+
+/// Bytes as Latin-1 text, every byte the character with that code (Qt's `QString::fromLatin1`).
+pub(crate) fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The DNS, email and IP entries of the subjectAltName extension, in certificate order, decoded
+/// as Qt 6's `subjectAlternativeNames` does: DNS and email bytes as Latin-1 (whatever they
+/// contain), IP addresses as `QHostAddress::toString` text. Entries of other kinds, IP addresses
+/// that are neither 4 nor 16 bytes and entries of 8 KiB or more are skipped, as in Qt. One gap:
+/// the `openssl` crate hands out email entries only when they are valid UTF-8, so an email entry
+/// that is not is skipped (Qt shows it as Latin-1).
 pub(super) fn alternative_names(x509: &X509Ref) -> Vec<(AlternativeNameEntryType, String)> {
     let Some(names) = x509.subject_alt_names() else {
         // A malformed extension leaves its parse error on the thread's queue: drop it.
@@ -99,21 +116,26 @@ pub(super) fn alternative_names(x509: &X509Ref) -> Vec<(AlternativeNameEntryType
     };
     let mut out = Vec::new();
     for name in &names {
-        let entry = if let Some(dns) = name.dnsname() {
-            (AlternativeNameEntryType::DnsEntry, dns.to_owned())
+        let (kind, bytes) = if let Some(dns) = ffi::dns_name_bytes(name) {
+            (AlternativeNameEntryType::DnsEntry, dns)
         } else if let Some(email) = name.email() {
-            (AlternativeNameEntryType::EmailEntry, email.to_owned())
+            (AlternativeNameEntryType::EmailEntry, email.as_bytes())
         } else if let Some(ip) = name.ipaddress() {
-            match ip_address_text(ip) {
-                Some(text) => (AlternativeNameEntryType::IpAddressEntry, text),
-                None => continue,
-            }
+            (AlternativeNameEntryType::IpAddressEntry, ip)
         } else {
             continue;
         };
-        if entry.1.len() < 8192 {
-            out.push(entry);
+        if bytes.len() >= MAX_SAN_LEN {
+            continue;
         }
+        let text = match kind {
+            AlternativeNameEntryType::IpAddressEntry => match ip_address_text(bytes) {
+                Some(text) => text,
+                None => continue,
+            },
+            _ => latin1(bytes),
+        };
+        out.push((kind, text));
     }
     out
 }
@@ -198,6 +220,102 @@ fn ipv6_text(a: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::x509::X509NameBuilder;
+
+    fn name(entries: &[(Nid, &str)]) -> openssl::x509::X509Name {
+        let mut name = X509NameBuilder::new().unwrap();
+        for &(nid, value) in entries {
+            name.append_entry_by_nid(nid, value).unwrap();
+        }
+        name.build()
+    }
+
+    /// A self-signed certificate whose subjectAltName extension holds the DER `general_names`
+    /// (the contents of the GeneralNames SEQUENCE), so entries can carry any bytes.
+    fn with_raw_san(general_names: &[u8]) -> openssl::x509::X509 {
+        use openssl::asn1::{Asn1Object, Asn1OctetString, Asn1Time};
+        use openssl::x509::{X509Builder, X509Extension};
+        let key = openssl::pkey::PKey::ec_gen("prime256v1").unwrap();
+        let subject = name(&[(Nid::COMMONNAME, "raw SAN")]);
+        let mut der = vec![0x30, 0x82];
+        der.extend_from_slice(&u16::try_from(general_names.len()).unwrap().to_be_bytes());
+        der.extend_from_slice(general_names);
+        let san = X509Extension::new_from_der(
+            &Asn1Object::from_str("2.5.29.17").unwrap(),
+            false,
+            &Asn1OctetString::new_from_bytes(&der).unwrap(),
+        )
+        .unwrap();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&subject).unwrap();
+        b.set_issuer_name(&subject).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        b.append_extension(san).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        b.build()
+    }
+
+    /// One GeneralName: context tag `tag` (primitive), long-form length.
+    fn general_name(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x80 | tag, 0x82];
+        out.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    #[test]
+    fn alternative_names_read_bytes_as_latin1_like_qt() {
+        use AlternativeNameEntryType::*;
+        let (email, dns, ip) = (1, 2, 7);
+        let mut names = Vec::new();
+        names.extend(general_name(dns, b"caf\xe9.example"));
+        names.extend(general_name(dns, "utf\u{e9}.example".as_bytes()));
+        names.extend(general_name(email, "u\u{e9}@example.org".as_bytes()));
+        names.extend(general_name(ip, &[127, 0, 0, 1]));
+        names.extend(general_name(ip, &[1, 2, 3]));
+        names.extend(general_name(dns, &[b'a'; MAX_SAN_LEN]));
+        names.extend(general_name(dns, &[b'b'; MAX_SAN_LEN - 1]));
+        let x509 = with_raw_san(&names);
+        // What Qt 6.11's subjectAlternativeNames() shows for the same entries.
+        assert_eq!(
+            alternative_names(&x509),
+            [
+                (DnsEntry, "caf\u{e9}.example".to_owned()),
+                (DnsEntry, "utf\u{c3}\u{a9}.example".to_owned()),
+                (EmailEntry, "u\u{c3}\u{a9}@example.org".to_owned()),
+                (IpAddressEntry, "127.0.0.1".to_owned()),
+                (DnsEntry, "b".repeat(MAX_SAN_LEN - 1)),
+            ]
+        );
+    }
+
+    #[test]
+    fn display_name_is_qts_first_value_the_last_in_certificate_order() {
+        let two_cns = name(&[
+            (Nid::COMMONNAME, "first.example"),
+            (Nid::ORGANIZATIONNAME, "Org"),
+            (Nid::COMMONNAME, "second.example"),
+        ]);
+        assert_eq!(values(&two_cns, b"CN"), ["first.example", "second.example"]);
+        assert_eq!(display_name(&two_cns), "second.example");
+        let two_os = name(&[
+            (Nid::ORGANIZATIONALUNITNAME, "Unit"),
+            (Nid::ORGANIZATIONNAME, "First Org"),
+            (Nid::ORGANIZATIONNAME, "Second Org"),
+        ]);
+        assert_eq!(display_name(&two_os), "Second Org");
+        let two_ous = name(&[
+            (Nid::ORGANIZATIONALUNITNAME, "First Unit"),
+            (Nid::ORGANIZATIONALUNITNAME, "Second Unit"),
+        ]);
+        assert_eq!(display_name(&two_ous), "Second Unit");
+    }
 
     fn v6(text: &str) -> String {
         let address: std::net::Ipv6Addr = text.parse().expect("test literal");

@@ -117,16 +117,12 @@ pub(super) fn build(string: &str) -> CipherReport {
             ),
         })
         .collect();
-    let names_tls13 = entries
-        .iter()
-        .any(|e| e.kind == CipherTokenKind::Tls13Suite);
     CipherReport {
         string: string.to_owned(),
         entries,
         ciphers: resolved.ciphers,
         security_level: level,
         rejected,
-        names_tls13,
     }
 }
 

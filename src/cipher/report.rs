@@ -27,7 +27,6 @@ pub struct CipherReport {
     pub(super) ciphers: Vec<SslCipher>,
     pub(super) security_level: u32,
     pub(super) rejected: bool,
-    pub(super) names_tls13: bool,
 }
 
 /// One token of a cipher string and what this OpenSSL makes of it.
@@ -187,12 +186,7 @@ impl CipherReport {
 
     /// Whether every token is provided or applied.
     pub fn is_fully_provided(&self) -> bool {
-        self.entries.iter().all(|e| {
-            matches!(
-                e.availability,
-                CipherAvailability::Provided | CipherAvailability::Applied
-            )
-        })
+        self.entries.iter().all(CipherReportEntry::is_provided)
     }
 }
 
@@ -249,7 +243,11 @@ impl fmt::Display for CipherReport {
         }
         let names: Vec<&str> = self.ciphers.iter().map(|c| c.name.as_str()).collect();
         writeln!(f, "Resolved ({}): {}", names.len(), names.join(", "))?;
-        if !self.names_tls13 {
+        let names_tls13 = self
+            .entries
+            .iter()
+            .any(|e| e.kind == CipherTokenKind::Tls13Suite);
+        if !names_tls13 {
             writeln!(
                 f,
                 "TLS 1.3: OpenSSL's default suites stay (the string names none)."

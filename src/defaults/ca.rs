@@ -6,9 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use once_cell::sync::{Lazy, OnceCell};
-use openssl::x509::X509;
 
-use crate::SslCertificate;
+use crate::{EncodingFormat, PatternSyntax, SslCertificate};
 
 /// Qt 6's Unix root-certificate directories, in Qt's order (`unixRootCertDirectories`).
 const QT_ROOT_DIRS: [&str; 9] = [
@@ -95,24 +94,31 @@ fn load_system_store() -> Vec<(SslCertificate, PathBuf)> {
     files.sort();
     let mut canonical = HashSet::new();
     files.retain(|p| canonical.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    read_files(&files)
+}
 
+/// The certificates of `files`, each read as Qt reads a system file (`fromPath(file, Pem)`, so
+/// a block that does not decode is skipped and the others are kept); each certificate once,
+/// first file wins.
+fn read_files(files: &[PathBuf]) -> Vec<(SslCertificate, PathBuf)> {
     let mut seen = HashSet::new();
-    let mut store = Vec::new();
-    for file in files {
-        let Ok(data) = fs::read(&file) else { continue };
-        for x509 in X509::stack_from_pem(&data).unwrap_or_default() {
-            let Ok(der) = x509.to_der() else { continue };
-            if seen.insert(der) {
-                store.push((SslCertificate::from_x509(x509), file.clone()));
-            }
-        }
-    }
-    store
+    files
+        .iter()
+        .flat_map(|file| {
+            SslCertificate::from_path_with_origin(
+                file,
+                EncodingFormat::Pem,
+                PatternSyntax::FixedString,
+            )
+        })
+        .filter(|(certificate, _)| seen.insert(certificate.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verification::test_support::self_signed_ca;
 
     #[test]
     fn hash_link_names() {
@@ -120,5 +126,27 @@ mod tests {
         assert!(!is_hash_link_name("9D04F354.0"));
         assert!(!is_hash_link_name("9d04f354.r0"));
         assert!(!is_hash_link_name("ca-certificates.crt"));
+    }
+
+    #[test]
+    fn a_corrupt_block_does_not_drop_the_rest_of_a_bundle() {
+        let first = self_signed_ca("first root");
+        let second = self_signed_ca("second root");
+        let mut bundle = first.to_pem();
+        // Not Base64, then Base64 that is not a certificate.
+        bundle.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n!!not base64!!\n");
+        bundle.extend_from_slice(b"-----END CERTIFICATE-----\n");
+        bundle.extend_from_slice(b"-----BEGIN CERTIFICATE-----\nMIIBAAAA\n");
+        bundle.extend_from_slice(b"-----END CERTIFICATE-----\n");
+        bundle.extend_from_slice(&second.to_pem());
+        // The same root again in a second file: listed once, with the first file.
+        let dir = tempfile::tempdir().unwrap();
+        let bundle_path = dir.path().join("bundle.crt");
+        let again_path = dir.path().join("again.pem");
+        fs::write(&bundle_path, &bundle).unwrap();
+        fs::write(&again_path, first.to_pem()).unwrap();
+
+        let store = read_files(&[bundle_path.clone(), again_path]);
+        assert_eq!(store, [(first, bundle_path.clone()), (second, bundle_path)]);
     }
 }

@@ -5,7 +5,7 @@
 
 use openssl::ec::EcKey;
 use openssl::error::ErrorStack;
-use openssl::hash::{Hasher, MessageDigest};
+use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private, Public};
 use openssl::rsa::Rsa;
 
@@ -172,8 +172,16 @@ fn decrypt_legacy(block: &PemBlock, pass_phrase: &[u8]) -> Result<Vec<u8>, Strin
     if iv.len() != cipher.iv_length() || iv.len() < 8 {
         return Err(format!("a DEK-Info IV of the wrong length for {name}"));
     }
-    let key = bytes_to_key(pass_phrase, &iv[..8], cipher.key_length())
-        .map_err(|e| reason("key derivation failed", &e))?;
+    // EVP_BytesToKey wants the cipher as the built-in table has it (the same NID).
+    let legacy = openssl::symm::Cipher::from_nid(cipher.nid())
+        .ok_or_else(|| format!("unsupported PEM cipher {name}"))?;
+    if i32::try_from(pass_phrase.len()).is_err() {
+        return Err("the passphrase is too long".to_owned());
+    }
+    let key =
+        openssl::pkcs5::bytes_to_key(legacy, MessageDigest::md5(), pass_phrase, Some(&iv[..8]), 1)
+            .map_err(|e| reason("key derivation failed", &e))?
+            .key;
     let mut ctx =
         openssl::cipher_ctx::CipherCtx::new().map_err(|e| reason("cipher setup failed", &e))?;
     let mut plain = Vec::with_capacity(block.body.len() + cipher.block_size());
@@ -182,22 +190,6 @@ fn decrypt_legacy(block: &PemBlock, pass_phrase: &[u8]) -> Result<Vec<u8>, Strin
         .and_then(|_| ctx.cipher_final_vec(&mut plain))
         .map_err(|e| reason("wrong passphrase or corrupt key", &e))?;
     Ok(plain)
-}
-
-/// OpenSSL's `EVP_BytesToKey` with MD5 and one round: D_i = MD5(D_{i-1} || pass || salt).
-fn bytes_to_key(pass_phrase: &[u8], salt: &[u8], key_len: usize) -> Result<Vec<u8>, ErrorStack> {
-    let mut key = Vec::with_capacity(key_len + 16);
-    let mut previous: Vec<u8> = Vec::new();
-    while key.len() < key_len {
-        let mut md5 = Hasher::new(MessageDigest::md5())?;
-        md5.update(&previous)?;
-        md5.update(pass_phrase)?;
-        md5.update(salt)?;
-        previous = md5.finish()?.to_vec();
-        key.extend_from_slice(&previous);
-    }
-    key.truncate(key_len);
-    Ok(key)
 }
 
 fn hex(text: &str) -> Option<Vec<u8>> {
@@ -223,16 +215,6 @@ fn reason(what: &str, errors: &ErrorStack) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_to_key_matches_openssl() {
-        let cipher = openssl::symm::Cipher::aes_256_cbc();
-        let salt = [1, 2, 3, 4, 5, 6, 7, 8];
-        let theirs =
-            openssl::pkcs5::bytes_to_key(cipher, MessageDigest::md5(), b"secret", Some(&salt), 1)
-                .expect("EVP_BytesToKey");
-        assert_eq!(bytes_to_key(b"secret", &salt, 32).expect("md5"), theirs.key);
-    }
 
     #[test]
     fn hex_parsing() {

@@ -21,15 +21,11 @@
 
 use std::borrow::Cow;
 
-use openssl::nid::Nid;
 use openssl::x509::X509Ref;
 
 use super::ace::{ip_bytes, parse_host_address, to_ace};
-use crate::SslCertificate;
 use crate::ffi::x509 as ffi;
-
-/// Qt ignores SAN strings this long or longer (`subjectAlternativeNames`).
-const MAX_SAN_LEN: usize = 8192;
+use crate::{AlternativeNameEntryType, SslCertificate, SubjectInfo};
 
 /// Whether `cert` is valid for the host `name`: RFC 6125/9525 rules by default, Qt's rules when
 /// `qt_compatible`. A null certificate or an empty name never matches. Never panics.
@@ -41,7 +37,7 @@ pub(crate) fn matches_host(cert: &SslCertificate, name: &str, qt_compatible: boo
         return false;
     }
     if qt_compatible {
-        qt_matches(x509, name)
+        qt_matches(cert, x509, name)
     } else {
         rfc_matches(x509, name)
     }
@@ -79,16 +75,13 @@ fn rfc_matches(x509: &X509Ref, name: &str) -> bool {
     ffi::check_host(x509, ascii.as_bytes(), flags)
 }
 
-/// Qt's decoding of a SAN string: every byte is a Latin-1 character.
-fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
-fn qt_matches(x509: &X509Ref, peer_name: &str) -> bool {
-    let sans = x509.subject_alt_names();
+/// Qt 6's `isMatchingHostname(cert, peerName)`: the subject CNs and DNS SANs as
+/// `subjectInfo` and `subjectAlternativeNames` give them (SAN bytes read as Latin-1).
+fn qt_matches(cert: &SslCertificate, x509: &X509Ref, peer_name: &str) -> bool {
     if let Some(address) = parse_host_address(peer_name).filter(|a| !a.scoped) {
         let wanted = ip_bytes(address.ip);
-        let hit = sans
+        let hit = x509
+            .subject_alt_names()
             .iter()
             .flat_map(|s| s.iter())
             .any(|n| n.ipaddress() == Some(&wanted[..]));
@@ -99,19 +92,14 @@ fn qt_matches(x509: &X509Ref, peer_name: &str) -> bool {
     let Some(host) = to_ace(peer_name) else {
         return false;
     };
-    let cn_hit = x509
-        .subject_name()
-        .entries_by_nid(Nid::COMMONNAME)
-        .filter_map(|e| e.data().to_string().ok())
-        .any(|cn| qt_match_pattern(&cn, &host));
-    if cn_hit {
-        return true;
-    }
-    sans.iter()
-        .flat_map(|s| s.iter())
-        .filter_map(ffi::dns_name_bytes)
-        .filter(|b| b.len() < MAX_SAN_LEN)
-        .any(|b| qt_match_pattern(&latin1(b), &host))
+    cert.subject_info(SubjectInfo::CommonName)
+        .iter()
+        .any(|cn| qt_match_pattern(cn, &host))
+        || cert
+            .subject_alternative_names()
+            .iter()
+            .filter(|(kind, _)| *kind == AlternativeNameEntryType::DnsEntry)
+            .any(|(_, san)| qt_match_pattern(san, &host))
 }
 
 /// Qt's case-insensitive comparison of one character (simple case mapping to lower case).

@@ -8,6 +8,7 @@ use openssl::x509::X509StoreContextRef;
 
 use super::report::{AuditEntry, IgnoreRule, VerificationReport};
 use crate::error::kind_from_x509_code;
+use crate::ffi::x509::{RawVerifyError, current_error};
 use crate::{PeerVerifyMode, SslCertificate, SslError, SslErrorKind, SslMode};
 
 /// One error as OpenSSL's verify callback reports it: the raw `X509_V_ERR_*` code, the depth,
@@ -19,15 +20,21 @@ pub(crate) struct RawChainError {
     pub(crate) certificate: Option<SslCertificate>,
 }
 
-impl RawChainError {
-    /// The current error of a store context, for a verify callback (`ok == 0`).
-    pub(crate) fn from_store_ctx(ctx: &X509StoreContextRef) -> RawChainError {
-        let (code, depth, cert) = crate::ffi::x509::current_error(ctx);
+impl From<RawVerifyError> for RawChainError {
+    /// One error as the FFI layer's collecting verify callback records it.
+    fn from((code, depth, certificate): RawVerifyError) -> RawChainError {
         RawChainError {
             code,
             depth,
-            certificate: cert.map(SslCertificate::from_x509),
+            certificate: certificate.map(SslCertificate::from_x509),
         }
+    }
+}
+
+impl RawChainError {
+    /// The current error of a store context, for a verify callback (`ok == 0`).
+    pub(crate) fn from_store_ctx(ctx: &X509StoreContextRef) -> RawChainError {
+        current_error(ctx).into()
     }
 
     /// The error as Qt reports it (`openSSLErrorToQSslError`, through the crate's one code
@@ -77,19 +84,16 @@ pub(crate) struct Collected {
     /// Every error in `peerVerifyError` emission order: chain errors, then blacklisted
     /// certificates, then `HostNameMismatch` (depth 0) or `NoPeerCertificate` (depth -1).
     pub(crate) entries: Vec<AuditEntry>,
-    /// Indices into `entries` in the `sslErrors` list order: blacklist, then host name / no
-    /// certificate, then chain errors.
-    pub(crate) qt_order: Vec<usize>,
+    /// How many of `entries` (the first ones) are chain errors. The `sslErrors` list has the
+    /// others first (blacklist, then host name / no certificate), then these.
+    pub(crate) n_chain: usize,
 }
 
 impl Collected {
     /// The `sslErrors` list.
     pub(crate) fn errors(&self) -> Vec<SslError> {
-        self.qt_order
-            .iter()
-            .filter_map(|&i| self.entries.get(i))
-            .map(|e| e.error.clone())
-            .collect()
+        let (chain, rest) = self.entries.split_at(self.n_chain.min(self.entries.len()));
+        rest.iter().chain(chain).map(|e| e.error.clone()).collect()
     }
 
     /// The `peerVerifyError` emissions, in order.
@@ -140,8 +144,7 @@ pub(crate) fn collect(findings: &Findings<'_>) -> Collected {
     let mut entries = chain;
     entries.extend(blacklist);
     entries.extend(identity);
-    let qt_order = (n_chain..entries.len()).chain(0..n_chain).collect();
-    Collected { entries, qt_order }
+    Collected { entries, n_chain }
 }
 
 /// The outcome of Qt's post-handshake check.
@@ -210,8 +213,7 @@ impl VerificationReport {
     /// A report from collected errors (no chain yet; see [`VerificationReport::set_chain`]).
     pub(crate) fn from_collected(collected: Collected) -> VerificationReport {
         VerificationReport {
-            entries: collected.entries,
-            qt_order: collected.qt_order,
+            collected,
             ..Default::default()
         }
     }
@@ -230,7 +232,8 @@ impl VerificationReport {
 
     /// Records which rule ignored each entry (after [`decide`]).
     pub(crate) fn apply(&mut self, decision: &Decision) {
-        for (entry, rule) in self.entries.iter_mut().zip(decision.ignored_by.iter()) {
+        let entries = self.collected.entries.iter_mut();
+        for (entry, rule) in entries.zip(decision.ignored_by.iter()) {
             entry.ignored_by = *rule;
         }
     }
@@ -306,7 +309,7 @@ mod tests {
                 e(SslErrorKind::SelfSignedCertificate),
                 e(SslErrorKind::HostNameMismatch),
             ],
-            qt_order: vec![1, 0],
+            n_chain: 1,
         };
         let ss = SslError::new(SslErrorKind::SelfSignedCertificate, None);
         let hm = SslError::new(SslErrorKind::HostNameMismatch, None);

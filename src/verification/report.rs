@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::policy::Collected;
 use crate::{SslCertificate, SslError};
 
 /// Why an error did not fail the handshake (crate extension).
@@ -63,10 +64,9 @@ pub enum AnchorSource {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VerificationReport {
-    /// Every error, in verification order (= `peer_verify_error` emission order).
-    pub(crate) entries: Vec<AuditEntry>,
-    /// Indices into `entries` in Qt's `ssl_errors` order.
-    pub(crate) qt_order: Vec<usize>,
+    /// Every error, in verification order (= `peer_verify_error` emission order) and in Qt's
+    /// `ssl_errors` order.
+    pub(crate) collected: Collected,
     pub(crate) chain: Vec<SslCertificate>,
     pub(crate) anchor: Option<SslCertificate>,
     pub(crate) anchor_source: Option<AnchorSource>,
@@ -78,18 +78,14 @@ impl VerificationReport {
     /// them. Empty when the chain is trusted and the name matches.
     #[doc(alias = "sslHandshakeErrors")]
     pub fn errors(&self) -> Vec<SslError> {
-        self.qt_order
-            .iter()
-            .filter_map(|&i| self.entries.get(i))
-            .map(|e| e.error.clone())
-            .collect()
+        self.collected.errors()
     }
 
     /// Whether the chain was verified up to a trust anchor and verification found no error at
     /// all (a matching name, nothing blacklisted). Ignored errors still make this `false`, and so
     /// does a handshake in `VerifyNone` mode, where the chain is not verified.
     pub fn is_trusted(&self) -> bool {
-        self.entries.is_empty() && self.anchor.is_some()
+        self.collected.entries.is_empty() && self.anchor.is_some()
     }
 
     /// The chain OpenSSL built, leaf first, ending with the trust anchor when one was found
@@ -108,7 +104,7 @@ impl VerificationReport {
     /// as OpenSSL found them, then blacklist, then host name / missing certificate), each with
     /// its depth and the rule that ignored it.
     pub fn entries(&self) -> Vec<AuditEntry> {
-        self.entries.clone()
+        self.collected.entries.clone()
     }
 
     /// Where the trust anchor came from, when there is one.

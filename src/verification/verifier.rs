@@ -1,15 +1,17 @@
 //! [`CertificateVerifier`]: the socket's verification on its own, and Qt 5's
 //! `QSslCertificate::verify(chain, hostName)` on top of it.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::ssl::{SslContext, SslFiletype, SslMethod};
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Lookup, X509StoreBuilder};
-use openssl::x509::{X509, X509StoreContext};
+use openssl::x509::{X509, X509Ref, X509StoreContext};
 
 use super::hostname::matches_host;
 use super::policy::{Findings, RawChainError, collect};
@@ -110,12 +112,11 @@ fn unix_seconds(t: SystemTime) -> i64 {
     }
 }
 
-/// Whether `cert` is still valid at `at` (its notAfter is not before it).
-fn not_expired(cert: &openssl::x509::X509Ref, at: i64) -> bool {
-    openssl::asn1::Asn1Time::from_unix(at)
-        .ok()
-        .and_then(|now| cert.not_after().compare(&now).ok())
-        .is_none_or(|ord| ord != std::cmp::Ordering::Less)
+/// Whether `cert` is still valid at `at` (its notAfter is not before it). An unknown time, or a
+/// notAfter OpenSSL cannot compare, counts as valid.
+fn not_expired(cert: &X509Ref, at: Option<&Asn1TimeRef>) -> bool {
+    at.and_then(|at| cert.not_after().compare(at).ok())
+        .is_none_or(|ord| ord != Ordering::Less)
 }
 
 impl CertificateVerifier {
@@ -187,13 +188,15 @@ impl CertificateVerifier {
         };
         let at = self.time.map(unix_seconds);
         let now = at.unwrap_or_else(|| unix_seconds(SystemTime::now()));
+        // Once per verification, not once per trusted certificate.
+        let now = Asn1Time::from_unix(now).ok();
 
         let Ok(mut store) = X509StoreBuilder::new() else {
             return unspecified();
         };
         let explicit = self.trusted.iter().chain(&self.sources.certificates);
         for cert in explicit.filter_map(SslCertificate::as_x509) {
-            if not_expired(cert, now) {
+            if not_expired(cert, now.as_deref()) {
                 // A duplicate is not an error worth reporting.
                 let _ = store.add_cert(cert.to_owned());
             }
@@ -243,14 +246,7 @@ impl CertificateVerifier {
             return unspecified();
         };
 
-        let chain_errors: Vec<RawChainError> = raw
-            .into_iter()
-            .map(|(code, depth, cert)| RawChainError {
-                code,
-                depth,
-                certificate: cert.map(SslCertificate::from_x509),
-            })
-            .collect();
+        let chain_errors: Vec<RawChainError> = raw.into_iter().map(RawChainError::from).collect();
         let chain: Vec<SslCertificate> = chain.into_iter().map(SslCertificate::from_x509).collect();
         let anchor = chain
             .last()
@@ -319,7 +315,6 @@ pub(crate) fn anchor_source(
 pub(crate) fn hashed_directory_of(anchor: &SslCertificate, dirs: &[PathBuf]) -> Option<PathBuf> {
     let x509 = anchor.as_x509()?;
     let hash = x509.subject_name_hash();
-    let der = x509.to_der().ok()?;
     dirs.iter()
         .find(|dir| {
             (0..16)
@@ -329,8 +324,8 @@ pub(crate) fn hashed_directory_of(anchor: &SslCertificate, dirs: &[PathBuf]) -> 
                     std::fs::read(&p)
                         .ok()
                         .and_then(|pem| X509::from_pem(&pem).ok())
-                        .and_then(|c| c.to_der().ok())
-                        .is_some_and(|d| d == der)
+                        // X509_cmp: the cached SHA-1 digests, no re-encoding.
+                        .is_some_and(|c| c.as_ref() == x509)
                 })
         })
         .cloned()
@@ -343,7 +338,7 @@ fn unspecified() -> VerificationReport {
             depth: -1,
             ignored_by: None,
         }],
-        qt_order: vec![0],
+        n_chain: 0,
     };
     VerificationReport::from_collected(collected)
 }
