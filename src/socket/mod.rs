@@ -170,8 +170,14 @@ impl Default for SslSocket {
 impl SslSocket {
     /// A new, unconnected socket with a copy of the process-wide default configuration.
     pub fn new() -> SslSocket {
+        SslSocket::with_configuration(SslConfiguration::default_configuration())
+    }
+
+    /// A new, unconnected socket with `config` (for `SslServer`: no copy of the process-wide
+    /// default configuration is made only to be replaced).
+    pub(crate) fn with_configuration(config: SslConfiguration) -> SslSocket {
         SslSocket {
-            config: SslConfiguration::default_configuration(),
+            config,
             state: SocketState::UnconnectedState,
             mode: SslMode::UnencryptedMode,
             open: false,
