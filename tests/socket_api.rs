@@ -437,3 +437,71 @@ fn the_servers_handshake_completes_even_if_the_client_stops_driving() {
     release_tx.send(()).unwrap();
     peer.join();
 }
+
+/// A socket reused for an adopted descriptor after a TLS connection starts from scratch: plain
+/// mode, no errors, no handshake results, nothing of the old connection's end (review finding:
+/// `set_socket_descriptor` kept the previous connection's mode and close_notify state).
+#[test]
+fn set_socket_descriptor_after_a_tls_connection_starts_fresh() {
+    let p = pki();
+    // First connection: a client whose peer answers one line and then sends close_notify.
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(mut s) = tls_accept(&acc, tcp, log) {
+            if let Some(line) = common::peer::read_line(&mut s) {
+                s.write_all(&[b"echo:".as_slice(), &line].concat()).ok();
+            }
+            s.shutdown().ok();
+            let _ = s.read(&mut [0u8; 16]);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.set_local_certificate_chain(vec![p.leaf.certificate(), p.intermediate.certificate()]);
+    s.set_private_key(p.leaf.ssl_key());
+    s.connect_to_host_encrypted("localhost", peer.port);
+    s.write_all(b"one\n").unwrap();
+    let mut got = Vec::new();
+    Read::read_to_end(&mut s, &mut got).unwrap();
+    assert_eq!(got, b"echo:one\n");
+    assert_eq!(s.peer_closed_cleanly(), Some(true));
+    s.disconnect_from_host();
+    assert!(s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(5000));
+    peer.join();
+
+    // Second connection: an adopted descriptor on which this socket is the TLS server.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let root = p.root.cert.clone();
+    let client = std::thread::spawn(move || {
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
+        c.cert_store_mut().add_cert(root).unwrap();
+        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        tls.write_all(b"two\n").unwrap();
+        common::peer::read_line(&mut tls)
+    });
+    let (tcp, _) = listener.accept().unwrap();
+    assert!(s.set_socket_descriptor(
+        tcp.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    assert_eq!(s.mode(), SslMode::UnencryptedMode);
+    assert!(!s.is_encrypted());
+    assert_eq!(s.peer_closed_cleanly(), None);
+    assert_eq!(s.error(), SocketError::UnknownSocketError);
+    assert!(s.verification_report().is_none());
+    assert!(s.peer_name().is_empty());
+    s.start_server_encryption();
+    assert_eq!(s.mode(), SslMode::SslServerMode);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let mut line = [0u8; 4];
+    Read::read_exact(&mut s, &mut line).unwrap();
+    assert_eq!(&line, b"two\n");
+    s.write_all(b"ok\n").unwrap();
+    Write::flush(&mut s).unwrap();
+    assert_eq!(client.join().unwrap().as_deref(), Some(b"ok\n".as_slice()));
+    s.abort();
+}

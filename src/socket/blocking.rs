@@ -43,7 +43,7 @@ impl io::Read for SslSocket {
             if self.drive() && !self.read_buf.is_empty() {
                 continue;
             }
-            if self.state == SocketState::UnconnectedState || self.close_notify_reported {
+            if self.state == SocketState::UnconnectedState || self.close_notify_reported() {
                 return self.end_of_stream();
             }
             self.wait_for_activity(None)?;

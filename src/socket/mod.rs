@@ -104,10 +104,6 @@ pub struct SslSocket {
     /// The transport reached end of stream (or was reset: `tcp_reset`).
     tcp_eof: bool,
     tcp_reset: Option<std::io::Error>,
-    /// Plain mode: data arrived that `readyRead` has not announced yet.
-    plain_data_arrived: bool,
-    /// The peer's close_notify has been reported with `errorOccurred`.
-    close_notify_reported: bool,
     /// Counts emissions of `readyRead`, `encrypted`, `connected` and writes to TCP, so a
     /// `wait_for_*` call knows its event happened even if the connection also ended in the same
     /// drive.
@@ -200,8 +196,6 @@ impl SslSocket {
             read_buffer_size: 0,
             tcp_eof: false,
             tcp_reset: None,
-            plain_data_arrived: false,
-            close_notify_reported: false,
             ready_read_count: 0,
             written_count: 0,
             encrypted_count: 0,

@@ -20,6 +20,8 @@ struct Received {
     moved: bool,
     /// The kernel had nothing more (until new data arrives).
     drained: bool,
+    /// Plain mode: data for the read buffer, to be announced with `readyRead`.
+    plain_data: bool,
 }
 
 impl SslSocket {
@@ -101,6 +103,7 @@ impl SslSocket {
         // EAGAIN per connection step).
         let mut tcp_drained = false;
         for _ in 0..1024 {
+            let mut plain_data = false;
             let mut moved = self.encrypt_queued();
             if self.generation != generation {
                 return;
@@ -123,6 +126,7 @@ impl SslSocket {
                 let received = self.receive();
                 moved |= received.moved;
                 tcp_drained = received.drained;
+                plain_data = received.plain_data;
             }
             if self.engine.is_some() && !self.encrypted && !self.paused {
                 moved |= self.step_handshake();
@@ -131,7 +135,7 @@ impl SslSocket {
                 }
             }
             if self.encrypted || self.mode == SslMode::UnencryptedMode {
-                moved |= self.decrypt();
+                moved |= self.decrypt(plain_data);
                 if self.generation != generation {
                     return;
                 }
@@ -274,6 +278,7 @@ impl SslSocket {
     fn receive(&mut self) -> Received {
         let mut moved = false;
         let mut drained = false;
+        let mut plain_data = false;
         while !self.tcp_eof && self.may_receive() {
             let Some(tcp) = self.tcp.as_ref() else { break };
             let plain = self.mode == SslMode::UnencryptedMode || self.engine.is_none();
@@ -299,9 +304,7 @@ impl SslSocket {
             match result {
                 ReadResult::Data(n) => {
                     moved = true;
-                    if plain {
-                        self.plain_data_arrived = true;
-                    }
+                    plain_data |= plain;
                     if n < READ_CHUNK {
                         drained = true;
                         break;
@@ -322,7 +325,11 @@ impl SslSocket {
                 }
             }
         }
-        Received { moved, drained }
+        Received {
+            moved,
+            drained,
+            plain_data,
+        }
     }
 
     /// TCP ended. After the handshake the engine learns it (to tell close_notify from
@@ -354,11 +361,11 @@ impl SslSocket {
     }
 
     /// Step 5: decrypt what the engine can, emit `readyRead` once per pass with new data. In
-    /// plain mode, announce data that `receive` put in the read buffer.
-    fn decrypt(&mut self) -> bool {
+    /// plain mode, announce data that `receive` just put in the read buffer (`plain_data`).
+    fn decrypt(&mut self, plain_data: bool) -> bool {
         let generation = self.generation;
         if self.mode == SslMode::UnencryptedMode || self.engine.is_none() {
-            if std::mem::take(&mut self.plain_data_arrived) {
+            if plain_data {
                 self.emit_ready_read();
                 return self.generation == generation;
             }
@@ -379,7 +386,7 @@ impl SslSocket {
                 }
                 ReadOutcome::NeedInput | ReadOutcome::Truncated => break,
                 ReadOutcome::CloseNotify => {
-                    close_notify = !self.close_notify_reported;
+                    close_notify = !self.close_notify_reported();
                     break;
                 }
                 ReadOutcome::Failed(f) => {
@@ -409,7 +416,6 @@ impl SslSocket {
         if close_notify {
             // Qt reports the peer's close_notify as an error but leaves the connection up; the
             // TCP close that normally follows reports RemoteHostClosedError again.
-            self.close_notify_reported = true;
             self.peer_closed_cleanly = Some(true);
             self.set_error_and_emit(
                 SocketError::RemoteHostClosedError,
@@ -435,6 +441,11 @@ impl SslSocket {
                 i32::try_from(crate::ffi::openssl::ticket_lifetime_hint(&session))
                     .unwrap_or(i32::MAX);
         }
+    }
+
+    /// The peer's close_notify has been read (and reported with `errorOccurred`).
+    pub(super) fn close_notify_reported(&self) -> bool {
+        self.peer_closed_cleanly == Some(true)
     }
 
     fn nothing_left_to_decrypt(&self) -> bool {
