@@ -505,3 +505,45 @@ fn set_socket_descriptor_after_a_tls_connection_starts_fresh() {
     assert_eq!(client.join().unwrap().as_deref(), Some(b"ok\n".as_slice()));
     s.abort();
 }
+
+/// Qt's `disconnectFromHost` reports ClosingState only when the state changes (plus once for its
+/// plain socket in TLS mode): a close that waits for queued plaintext, and a repeated call while
+/// the connection is still closing, report nothing more (review finding: three and five).
+#[test]
+fn closing_state_is_reported_twice_for_a_pending_close_and_not_again() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    // A peer that completes the handshake and then reads nothing, so the close stays pending.
+    let peer = Peer::spawn(move |tcp, log| {
+        let stream = tls_accept(&acc, tcp, log);
+        let _ = release_rx.recv_timeout(common::peer::PEER_TIMEOUT);
+        drop(stream);
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let rec = Recorder::attach(&mut s);
+    let closing = |rec: &Recorder| {
+        rec.signals()
+            .iter()
+            .filter(|e| *e == "stateChanged ClosingState")
+            .count()
+    };
+    let data = vec![7u8; 16 * 1024 * 1024];
+    s.write(&data);
+    s.disconnect_from_host();
+    assert_eq!(s.state(), SocketState::ClosingState);
+    assert_eq!(closing(&rec), 1, "{:?}", rec.signals());
+    s.flush();
+    assert_eq!(s.state(), SocketState::ClosingState, "the peer reads nothing");
+    assert_eq!(closing(&rec), 2, "{:?}", rec.signals());
+    s.disconnect_from_host();
+    s.flush();
+    assert_eq!(closing(&rec), 2, "{:?}", rec.signals());
+    assert_eq!(s.byte_totals().plaintext_written, data.len() as u64);
+    s.abort();
+    release_tx.send(()).unwrap();
+    peer.join();
+}

@@ -172,7 +172,7 @@ impl SslSocket {
         self.send_handshake_tail();
         if self.pending_close && self.write_buf.is_empty() {
             self.pending_close = false;
-            self.disconnect_from_host();
+            self.begin_close();
         }
     }
 

@@ -81,6 +81,9 @@ pub struct SslSocket {
     auto_start: bool,
     encrypted: bool,
     pending_close: bool,
+    /// TLS mode: the close reached the TCP socket (Qt: the plain socket's `disconnectFromHost`,
+    /// which reports ClosingState once more).
+    tcp_closing: bool,
 
     lookup: Option<Lookup>,
     addresses: Vec<SocketAddr>,
@@ -180,6 +183,7 @@ impl SslSocket {
             auto_start: false,
             encrypted: false,
             pending_close: false,
+            tcp_closing: false,
             lookup: None,
             addresses: Vec::new(),
             tcp: None,

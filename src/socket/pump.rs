@@ -173,7 +173,7 @@ impl SslSocket {
                 if self.generation == generation && self.pending_close && self.write_buf.is_empty()
                 {
                     self.pending_close = false;
-                    self.disconnect_from_host();
+                    self.begin_close();
                 }
                 true
             }
