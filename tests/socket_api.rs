@@ -547,3 +547,35 @@ fn closing_state_is_reported_twice_for_a_pending_close_and_not_again() {
     release_tx.send(()).unwrap();
     peer.join();
 }
+
+/// The blocking `io::Read` and `io::Write` on a handshake paused after `ssl_errors` return an
+/// error at once instead of waiting for a descriptor event that cannot come (review finding: it
+/// blocked until the peer gave up); after `resume()` they work.
+#[test]
+fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
+    let p = pki();
+    let peer = common::peer::echo_peer(&p.leaf, &[&p.intermediate]);
+    let mut s = SslSocket::new();
+    // The test root is not trusted: the handshake stops with verification errors.
+    s.set_ca_certificates(vec![]);
+    s.set_pause_mode(PauseMode::PauseOnSslErrors);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    let (mut s, read, flushed) = common::peer::bounded(Duration::from_secs(5), move || {
+        let read = Read::read(&mut s, &mut [0u8; 16]).map_err(|e| (e.kind(), e.to_string()));
+        s.write(b"hi\n");
+        let flushed = Write::flush(&mut s).map_err(|e| e.kind());
+        (s, read, flushed)
+    });
+    let (kind, text) = read.unwrap_err();
+    assert_eq!(kind, std::io::ErrorKind::WouldBlock);
+    assert!(text.contains("resume()"), "{text}");
+    assert_eq!(flushed, Err(std::io::ErrorKind::WouldBlock));
+    assert!(!s.ssl_errors().is_empty());
+    s.ignore_ssl_errors();
+    s.resume();
+    let mut line = [0u8; 8];
+    Read::read_exact(&mut s, &mut line).unwrap();
+    assert_eq!(&line, b"echo:hi\n");
+    s.abort();
+    peer.join();
+}

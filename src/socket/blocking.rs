@@ -228,6 +228,11 @@ impl SslSocket {
 
     /// Blocks until the socket's descriptor is ready for what the socket needs, or `deadline`.
     /// Returns false on timeout.
+    ///
+    /// # Errors
+    /// `NotConnected` without a connection; `WouldBlock` when the socket needs nothing from its
+    /// descriptor and there is no deadline (a handshake paused on `ssl_errors`), which would
+    /// otherwise block until the peer gives up.
     pub(super) fn wait_for_activity(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
         let Some(interest) = self.interest() else {
             return Err(self.io_error(io::ErrorKind::NotConnected));
@@ -236,6 +241,17 @@ impl SslSocket {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        if !interest.read && !interest.write && deadline.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                if self.paused {
+                    "the handshake is paused after sslErrors (PauseOnSslErrors): call resume() \
+                     (after ignore_ssl_errors() to continue it) before reading or writing"
+                } else {
+                    "the socket cannot make progress until the application acts"
+                },
+            ));
+        }
         let timeout = match deadline {
             None => None,
             Some(d) => {
