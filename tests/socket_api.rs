@@ -579,3 +579,55 @@ fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
     s.abort();
     peer.join();
 }
+
+/// A slot that drives the socket while the handshake's verification errors are being reported
+/// (here `flush()` in `peer_verify_error`, and in `ssl_errors`) must not re-enter the handshake:
+/// every error is reported once, `ssl_errors` once with all of them, `encrypted` once (review
+/// finding: the nested drive finished the handshake on the first error alone, and the outer
+/// step finished it again).
+#[test]
+fn slots_that_drive_the_socket_during_verification_do_not_reenter_the_handshake() {
+    for ignore in [true, false] {
+        let p = pki();
+        // An expired leaf under an untrusted chain: two chain errors in one handshake step.
+        let peer = common::peer::echo_peer(&p.expired, &[&p.intermediate]);
+        let mut s = SslSocket::new();
+        s.set_ca_certificates(vec![]);
+        let rec = Recorder::attach(&mut s);
+        s.on_peer_verify_error(move |s, _| {
+            if ignore {
+                s.ignore_ssl_errors();
+            }
+            s.flush();
+        });
+        s.on_ssl_errors(|s, _| {
+            s.flush();
+        });
+        s.connect_to_host_encrypted("localhost", peer.port);
+        assert_eq!(s.wait_for_encrypted(5000), ignore, "{}", s.error_string());
+        if ignore {
+            s.write(b"x\n");
+            assert!(s.wait_for_ready_read(5000));
+        }
+        s.abort();
+        peer.join();
+        let signals = rec.signals();
+        let count = |prefix: &str| signals.iter().filter(|e| e.starts_with(prefix)).count();
+        let verify_errors = count("peerVerifyError");
+        assert!(verify_errors >= 2, "{signals:?}");
+        assert_eq!(count("sslErrors"), 1, "{signals:?}");
+        let listed = signals
+            .iter()
+            .find(|e| e.starts_with("sslErrors"))
+            .map(|e| e.matches(',').count() + 1);
+        assert_eq!(listed, Some(verify_errors), "{signals:?}");
+        assert_eq!(s.ssl_errors().len(), verify_errors);
+        let encrypted = signals.iter().filter(|e| *e == "encrypted").count();
+        assert_eq!(encrypted, usize::from(ignore), "{signals:?}");
+        assert_eq!(
+            count("errorOccurred SslHandshakeFailedError"),
+            usize::from(!ignore),
+            "{signals:?}"
+        );
+    }
+}

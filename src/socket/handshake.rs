@@ -15,35 +15,56 @@ use super::SslSocket;
 
 impl SslSocket {
     /// Advances the handshake. Returns whether anything happened.
+    ///
+    /// The step's slots (`peer_verify_error`, `ssl_errors`, `error_occurred`) may drive the
+    /// socket (`flush()`, `wait_for_*`): such a nested drive does not step the handshake again
+    /// (it would complete it on a partial error list and report it twice).
     pub(super) fn step_handshake(&mut self) -> bool {
+        if self.handshake_step == Some(self.generation) {
+            return false;
+        }
         let Some(engine) = self.engine.as_mut() else {
             return false;
         };
         let result = engine.handshake();
         let found = engine.take_verify_errors();
         let progressed = !found.is_empty();
-        let generation = self.generation;
-        for raw in found {
-            let entry = raw.to_entry();
-            self.chain_errors.push(raw);
-            if let Some(entry) = entry {
-                self.emit_peer_verify_error(&entry.error);
-                if self.generation != generation {
+        // All of this step's errors are recorded before the first is reported.
+        let first_new = self.chain_errors.len();
+        self.chain_errors.extend(found);
+        let new_errors: Vec<_> = self.chain_errors[first_new..]
+            .iter()
+            .filter_map(RawChainError::to_entry)
+            .collect();
+        self.in_handshake_step(|s| {
+            let generation = s.generation;
+            for entry in &new_errors {
+                s.emit_peer_verify_error(&entry.error);
+                if s.generation != generation {
                     return true;
                 }
             }
-        }
-        match result {
-            Ok(false) => progressed,
-            Ok(true) => {
-                self.handshake_finished();
-                true
+            match result {
+                Ok(false) => progressed,
+                Ok(true) => {
+                    s.handshake_finished();
+                    true
+                }
+                Err(failure) => {
+                    s.handshake_failed(failure);
+                    true
+                }
             }
-            Err(failure) => {
-                self.handshake_failed(failure);
-                true
-            }
-        }
+        })
+    }
+
+    /// Runs `f` as part of a handshake step or decision of the current connection (see
+    /// `step_handshake`). A connection started from one of its slots is not affected.
+    fn in_handshake_step<R>(&mut self, f: impl FnOnce(&mut SslSocket) -> R) -> R {
+        let outer = self.handshake_step.replace(self.generation);
+        let r = f(self);
+        self.handshake_step = outer;
+        r
     }
 
     /// The OpenSSL handshake completed: Qt's post-handshake checks.
@@ -156,7 +177,7 @@ impl SslSocket {
     /// Runs a queued `resume()` (at the start of a drive).
     pub(super) fn run_queued_resume(&mut self) {
         if std::mem::take(&mut self.resume_requested) {
-            self.apply_verification_decision(false);
+            self.in_handshake_step(|s| s.apply_verification_decision(false));
         }
     }
 

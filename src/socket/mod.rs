@@ -131,6 +131,9 @@ pub struct SslSocket {
     /// Chain errors collected during the running handshake (each emitted as
     /// `peerVerifyError` when found).
     chain_errors: Vec<RawChainError>,
+    /// The generation whose handshake step (or verification decision) is running, so that a
+    /// slot driving the socket does not step the handshake again.
+    handshake_step: Option<u64>,
     /// The last handshake's errors in both of Qt's orders, for the (possibly paused) decision.
     collected: Option<Collected>,
     ignore_all: bool,
@@ -212,6 +215,7 @@ impl SslSocket {
             error_string: String::new(),
             ssl_errors: Vec::new(),
             chain_errors: Vec::new(),
+            handshake_step: None,
             collected: None,
             ignore_all: false,
             ignore_list: Vec::new(),
