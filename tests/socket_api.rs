@@ -631,3 +631,27 @@ fn slots_that_drive_the_socket_during_verification_do_not_reenter_the_handshake(
         );
     }
 }
+
+/// `close()` encrypts and sends what is queued; the byte totals count it like any other write
+/// (review finding: the plaintext handed to TLS by `close()` was not counted).
+#[test]
+fn byte_totals_count_what_close_sends() {
+    let p = pki();
+    let peer = common::peer::echo_peer(&p.leaf, &[&p.intermediate]);
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    s.flush();
+    let before = s.byte_totals();
+    s.write(b"queued\n");
+    s.close();
+    let after = s.byte_totals();
+    assert_eq!(after.plaintext_written - before.plaintext_written, 7);
+    assert!(
+        after.ciphertext_written > before.ciphertext_written + 7,
+        "{before:?} {after:?}"
+    );
+    let log = peer.join();
+    assert_eq!(log.received, b"queued\n");
+}

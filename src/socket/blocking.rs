@@ -166,7 +166,7 @@ impl SslSocket {
         if !self.direct_io_allowed() {
             return false;
         }
-        let (Some(engine), Some(tcp)) = (self.engine.as_mut(), self.tcp.as_ref()) else {
+        let (Some(engine), true) = (self.engine.as_mut(), self.tcp.is_some()) else {
             return false;
         };
         let n = match engine.write_plaintext(data) {
@@ -180,18 +180,8 @@ impl SslSocket {
             Err(_) => return false,
         };
         self.totals.plaintext_written += n as u64;
-        let mut sent = 0;
-        while !engine.outgoing().is_empty() {
-            match tcp.write(engine.outgoing()) {
-                Ok(0) | Err(_) => break, // a write error surfaces in the next pump pass
-                Ok(k) => {
-                    engine.consume_outgoing(k);
-                    sent += k;
-                }
-            }
-        }
-        if sent > 0 {
-            self.totals.ciphertext_written += sent as u64;
+        // A write error surfaces in the next pump pass.
+        if self.write_to_tcp(true).is_ok_and(|sent| sent > 0) {
             self.written_count += 1;
         }
         true

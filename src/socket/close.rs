@@ -199,34 +199,21 @@ impl SslSocket {
     /// Writes what the kernel takes right now, without blocking or emitting signals; with
     /// `encrypt_queued`, queued plaintext and close_notify go too.
     fn best_effort_flush(&mut self, encrypt_queued: bool) {
-        let Some(tcp) = self.tcp.as_ref() else { return };
-        while !self.plain_out.is_empty() {
-            match tcp.write(self.plain_out.as_slice()) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    self.plain_out.consume(n);
-                    self.totals.plaintext_written += n as u64;
-                }
-            }
-        }
-        let Some(engine) = self.engine.as_mut() else {
+        if self.tcp.is_none() {
             return;
-        };
+        }
+        // Write errors end the connection anyway; what could not be sent is dropped.
+        let _ = self.write_to_tcp(false);
+        if self.engine.is_none() {
+            return;
+        }
         if encrypt_queued && self.encrypted {
-            if let Ok(n) = engine.write_plaintext(self.write_buf.as_slice()) {
-                self.write_buf.consume(n);
-            }
-            engine.shutdown();
-        }
-        while !engine.outgoing().is_empty() {
-            match tcp.write(engine.outgoing()) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    engine.consume_outgoing(n);
-                    self.totals.ciphertext_written += n as u64;
-                }
+            let _ = self.encrypt_write_buf();
+            if let Some(engine) = self.engine.as_mut() {
+                engine.shutdown();
             }
         }
+        let _ = self.write_to_tcp(true);
     }
 
     /// Drops the TCP socket and the engine (keeping its session resumable) and per-connection

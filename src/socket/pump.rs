@@ -2,7 +2,7 @@
 //! plaintext into the engine, ciphertext to and from TCP, advances the handshake, decrypts, and
 //! notices the end of the connection — emitting the signals Qt emits at each point.
 
-use crate::engine::ReadOutcome;
+use crate::engine::{Failure, ReadOutcome};
 use crate::{SocketError, SocketState, SslMode};
 
 use super::SslSocket;
@@ -159,15 +159,9 @@ impl SslSocket {
         if !self.encrypted || self.write_buf.is_empty() {
             return false;
         }
-        let Some(engine) = self.engine.as_mut() else {
-            return false;
-        };
-        let result = engine.write_plaintext(self.write_buf.as_slice());
-        match result {
+        match self.encrypt_write_buf() {
             Ok(0) => false,
             Ok(n) => {
-                self.write_buf.consume(n);
-                self.totals.plaintext_written += n as u64;
                 let generation = self.generation;
                 self.emit_bytes_written(n as i64);
                 if self.generation == generation && self.pending_close && self.write_buf.is_empty()
@@ -188,6 +182,18 @@ impl SslSocket {
         }
     }
 
+    /// Hands the queued plaintext to the engine (which takes all of it) and counts it. No
+    /// signals.
+    pub(super) fn encrypt_write_buf(&mut self) -> Result<usize, Failure> {
+        let Some(engine) = self.engine.as_mut() else {
+            return Ok(0);
+        };
+        let n = engine.write_plaintext(self.write_buf.as_slice())?;
+        self.write_buf.consume(n);
+        self.totals.plaintext_written += n as u64;
+        Ok(n)
+    }
+
     /// Step 2: raw plaintext (plain mode) and then ciphertext to TCP. Emits `bytesWritten`
     /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
     fn send_pending(&mut self) -> Option<bool> {
@@ -197,7 +203,7 @@ impl SslSocket {
         }
         let mut moved = false;
         for from_engine in [false, true] {
-            let sent = match self.write_queue_to_tcp(from_engine) {
+            let sent = match self.write_to_tcp(from_engine) {
                 Ok(n) => n,
                 Err(e) => {
                     let (kind, text) = tcp::transfer_error(&e);
@@ -205,9 +211,6 @@ impl SslSocket {
                     return None;
                 }
             };
-            if sent > 0 && self.mode != SslMode::UnencryptedMode {
-                self.totals.ciphertext_written += sent as u64;
-            }
             let unreported = if from_engine { self.unreported_sent } else { 0 };
             // Qt reports the handshake's last flight (sent at once, see `finish_encrypted`) with
             // the next write that sends data, or on the next event-loop turn: not in the drive
@@ -223,7 +226,6 @@ impl SslSocket {
             self.written_count += 1;
             let generation = self.generation;
             if self.mode == SslMode::UnencryptedMode {
-                self.totals.plaintext_written += sent as u64;
                 self.emit_bytes_written(report as i64);
             } else {
                 self.emit_encrypted_bytes_written(report as i64);
@@ -240,14 +242,16 @@ impl SslSocket {
     /// reports it. A peer therefore never waits for it, even if the application stops driving
     /// the socket after `encrypted`. A write error surfaces on the next pump pass.
     pub(super) fn send_handshake_tail(&mut self) {
-        if let Ok(sent) = self.write_queue_to_tcp(true) {
-            self.totals.ciphertext_written += sent as u64;
+        if let Ok(sent) = self.write_to_tcp(true) {
             self.unreported_sent += sent;
         }
     }
 
-    /// Writes what the kernel takes from the plain-mode queue or the engine's ciphertext.
-    fn write_queue_to_tcp(&mut self, from_engine: bool) -> std::io::Result<usize> {
+    /// Writes what the kernel takes, without blocking or signals, from the plain-mode queue or
+    /// (`from_engine`) the engine's ciphertext, and counts it in the byte totals: plain-mode
+    /// bytes as plaintext (they were never encrypted, even if TLS started since), the engine's
+    /// as ciphertext. Every write to TCP goes through here.
+    pub(super) fn write_to_tcp(&mut self, from_engine: bool) -> std::io::Result<usize> {
         let mut sent = 0usize;
         loop {
             let Some(tcp) = self.tcp.as_ref() else {
@@ -267,8 +271,14 @@ impl SslSocket {
             }
             sent += n;
             match (from_engine, self.engine.as_mut()) {
-                (true, Some(engine)) => engine.consume_outgoing(n),
-                _ => self.plain_out.consume(n),
+                (true, Some(engine)) => {
+                    engine.consume_outgoing(n);
+                    self.totals.ciphertext_written += n as u64;
+                }
+                _ => {
+                    self.plain_out.consume(n);
+                    self.totals.plaintext_written += n as u64;
+                }
             }
         }
     }
