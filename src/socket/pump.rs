@@ -13,6 +13,10 @@ use super::tcp::{self, ReadResult};
 const READ_CHUNK: usize = 256 * 1024;
 /// How much plaintext is decrypted per `SSL_read` call.
 const DECRYPT_CHUNK: usize = 16 * 1024;
+/// The largest TLS record on the wire, header included, with OpenSSL's allowances (rounded up):
+/// with a read buffer limit, this much ciphertext may always be buffered, so that decryption and
+/// the handshake can make progress however small the limit.
+const MAX_RECORD: usize = 18 * 1024;
 
 /// What one `receive` call did.
 struct Received {
@@ -289,12 +293,15 @@ impl SslSocket {
         let mut moved = false;
         let mut drained = false;
         let mut plain_data = false;
-        while !self.tcp_eof && self.may_receive() {
+        while !self.tcp_eof {
+            let budget = self.receive_budget();
+            if budget == 0 {
+                break;
+            }
             let Some(tcp) = self.tcp.as_ref() else { break };
-            let plain = self.mode == SslMode::UnencryptedMode || self.engine.is_none();
+            let plain = self.receives_plain();
             let result = if plain {
-                let spare = self.read_buf.spare(READ_CHUNK);
-                let r = tcp.read(spare);
+                let r = tcp.read(&mut self.read_buf.spare(budget)[..budget]);
                 if let ReadResult::Data(n) = r {
                     self.read_buf.commit(n);
                     self.totals.plaintext_read += n as u64;
@@ -304,7 +311,7 @@ impl SslSocket {
                 let Some(engine) = self.engine.as_mut() else {
                     break;
                 };
-                let r = tcp.read(engine.ciphertext_spare(READ_CHUNK));
+                let r = tcp.read(&mut engine.ciphertext_spare(budget)[..budget]);
                 if let ReadResult::Data(n) = r {
                     engine.commit_ciphertext(n);
                     self.totals.ciphertext_read += n as u64;
@@ -315,7 +322,7 @@ impl SslSocket {
                 ReadResult::Data(n) => {
                     moved = true;
                     plain_data |= plain;
-                    if n < READ_CHUNK {
+                    if n < budget {
                         drained = true;
                         break;
                     }
@@ -359,15 +366,41 @@ impl SslSocket {
     }
 
     pub(super) fn may_receive(&self) -> bool {
-        let limit = self.read_buffer_size;
-        if limit <= 0 {
-            return true;
+        self.receive_budget() > 0
+    }
+
+    /// Whether TCP data goes to the read buffer as is (plain mode) rather than to the engine.
+    fn receives_plain(&self) -> bool {
+        self.mode == SslMode::UnencryptedMode || self.engine.is_none()
+    }
+
+    /// How much the next recv(2) may take. Without a read buffer limit, `READ_CHUNK`. With one
+    /// (Qt hands it to its plain socket), what keeps everything received and not yet read -
+    /// plaintext and undecrypted ciphertext - within the limit, and in TLS mode within one
+    /// record more, so that decryption can always go on while the read buffer is below the
+    /// limit. During the handshake (Qt keeps reading) the limit does not apply to plaintext
+    /// received before it, only the one-record allowance to ciphertext. 0: stop reading until
+    /// the application reads (TCP's flow control then holds the peer back).
+    fn receive_budget(&self) -> usize {
+        let Ok(limit) = usize::try_from(self.read_buffer_size) else {
+            return READ_CHUNK;
+        };
+        if limit == 0 {
+            return READ_CHUNK;
         }
-        if self.mode == SslMode::UnencryptedMode {
-            return (self.read_buf.len() as i64) < limit;
-        }
-        // Qt keeps reading while the handshake runs, then honours the limit.
-        !self.encrypted || (self.read_buf.len() as i64) < limit
+        let plaintext = self.read_buf.len();
+        let budget = if self.receives_plain() {
+            limit.saturating_sub(plaintext)
+        } else if self.encrypted && plaintext >= limit {
+            0
+        } else {
+            let ciphertext = self.engine.as_ref().map_or(0, |e| e.pending_ciphertext_in());
+            limit
+                .saturating_sub(plaintext)
+                .max(MAX_RECORD)
+                .saturating_sub(ciphertext)
+        };
+        budget.min(READ_CHUNK)
     }
 
     /// Step 5: decrypt what the engine can, emit `readyRead` once per pass with new data. In
