@@ -28,7 +28,6 @@ impl io::Read for SslSocket {
             if !self.read_buf.is_empty() {
                 let n = self.read_buf.read_into(buf);
                 self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
-                self.read_buf.release();
                 return Ok(n);
             }
             match self.read_direct(buf, polled) {
@@ -40,7 +39,7 @@ impl io::Read for SslSocket {
                 }
                 Direct::Unavailable => {}
             }
-            if self.drive() && !self.read_buf.is_empty() {
+            if self.drive_keeping_buffers() && !self.read_buf.is_empty() {
                 continue;
             }
             if self.state == SocketState::UnconnectedState || self.close_notify_reported() {
@@ -66,23 +65,22 @@ impl io::Write for SslSocket {
         }
         if !self.write_direct(data) {
             SslSocket::write(self, data);
-            self.drive();
+            self.drive_keeping_buffers();
         }
         while self.queued_output() > WRITE_HIGH_WATER {
             if self.state == SocketState::UnconnectedState {
                 return Err(self.io_error(io::ErrorKind::BrokenPipe));
             }
             self.wait_for_activity(None)?;
-            self.drive();
+            self.drive_keeping_buffers();
         }
-        self.release_idle_buffers();
         Ok(data.len())
     }
 
     /// Blocks, driving the socket, until everything queued is on the wire.
     fn flush(&mut self) -> io::Result<()> {
         loop {
-            self.drive();
+            self.drive_keeping_buffers();
             if self.queued_output() == 0 {
                 return Ok(());
             }
@@ -136,7 +134,6 @@ impl SslSocket {
                 ReadOutcome::Data(n) => {
                     self.totals.plaintext_read += n as u64;
                     self.keep_new_session();
-                    self.release_idle_buffers();
                     return Direct::Done(n);
                 }
                 ReadOutcome::NeedInput => {}
@@ -144,13 +141,12 @@ impl SslSocket {
             }
             // When reads have been waiting (a request/response exchange), ask poll(2) first
             // instead of a recv(2) that would come back empty.
+            // (`Wait` leads to `wait_for_activity`, which releases idle buffers.)
             if self.expect_wait && !polled {
-                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !self.receive_ciphertext() {
                 self.expect_wait = true;
-                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !polled {
@@ -252,6 +248,8 @@ impl SslSocket {
                 Some(d - now)
             }
         };
+        // The socket goes idle: buffers left empty go back to the pool (and OpenSSL's are freed).
+        self.release_idle_buffers();
         let mut fds = [crate::ffi::poll::PollFd::new(
             interest.fd,
             interest.read,
