@@ -6,7 +6,7 @@
 
 use crate::engine::Failure;
 use crate::verification::{
-    AnchorSource, Findings, RawChainError, VerificationReport, anchor_source, collect, decide,
+    AnchorSource, Findings, RawChainError, VerificationReport, collect, decide,
     hashed_directory_of, matches_host, verification_required,
 };
 use crate::{PauseMode, SocketError, SslCertificate, SslMode, SslOption};
@@ -116,11 +116,10 @@ impl SslSocket {
             .skip(already)
             .collect();
         self.ssl_errors = collected.errors();
-        let anchor = verified_chain
+        let (anchor, source) = verified_chain
             .last()
-            .filter(|last| self.is_trust_anchor(last))
-            .cloned();
-        let source = anchor.as_ref().map(|a| self.anchor_source(a));
+            .and_then(|last| Some((last.clone(), self.trust_anchor_source(last)?)))
+            .unzip();
         let mut report = VerificationReport::from_collected(collected.clone());
         report.set_chain(verified_chain, anchor, source);
         self.report = Some(report);
@@ -230,28 +229,29 @@ impl SslSocket {
         self.abort_after_error();
     }
 
-    /// Whether `cert` (the end of the built chain) came from this socket's trust store.
-    fn is_trust_anchor(&self, cert: &SslCertificate) -> bool {
-        self.config.ca_certificates.contains(cert)
-            || (self.config.allows_on_demand_roots()
-                && hashed_directory_of(cert, crate::defaults::on_demand_root_dirs()).is_some())
-    }
-
-    /// Where a trust anchor came from, for the audit record: a file, a CA certificate of the
-    /// configuration (the default store's when it came with the default configuration), or a
-    /// hashed system directory.
-    fn anchor_source(&self, anchor: &SslCertificate) -> AnchorSource {
-        let from_defaults = crate::defaults::default_ca_certificates().contains(anchor);
-        anchor_source(
-            anchor,
-            &self.config.ca_certificates,
-            &self.config.ca_files,
-            crate::defaults::on_demand_root_dirs(),
-            if from_defaults {
-                AnchorSource::DefaultStore
-            } else {
-                AnchorSource::Added
-            },
-        )
+    /// Where `cert` (the end of the built chain) came from if it is in this socket's trust
+    /// store, for the audit record: a file, a CA certificate of the configuration (`Added`; see
+    /// `verification_report` for the default store's), or a hashed system directory, which is
+    /// looked at once per handshake and only when the certificate is not a configured CA.
+    fn trust_anchor_source(&self, cert: &SslCertificate) -> Option<AnchorSource> {
+        let listed = self.config.ca_certificates.contains(cert);
+        let hashed_dir = if listed {
+            None
+        } else if self.config.allows_on_demand_roots() {
+            Some(hashed_directory_of(
+                cert,
+                crate::defaults::on_demand_root_dirs(),
+            )?)
+        } else {
+            return None;
+        };
+        if let Some(path) = self.config.ca_files.get(cert) {
+            return Some(AnchorSource::File(path.clone()));
+        }
+        match hashed_dir {
+            Some(dir) => Some(AnchorSource::HashedDirectory(dir)),
+            None if listed => Some(AnchorSource::Added),
+            None => None,
+        }
     }
 }

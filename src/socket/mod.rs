@@ -27,7 +27,7 @@ use std::os::fd::RawFd;
 
 use crate::buffer::ByteQueue;
 use crate::engine::Engine;
-use crate::verification::{Collected, RawChainError, VerificationReport};
+use crate::verification::{AnchorSource, Collected, RawChainError, VerificationReport};
 use crate::{
     PauseMode, SocketError, SocketOption, SocketState, SslConfiguration, SslError, SslMode,
 };
@@ -315,7 +315,19 @@ impl SslSocket {
     /// The audit record of the last handshake's verification (crate extension): every error
     /// with its chain depth and whether and why it was ignored, and the trust anchor's source.
     pub fn verification_report(&self) -> Option<VerificationReport> {
-        self.report.clone()
+        let mut report = self.report.clone()?;
+        // A CA added as a value is reported as the default store's when it is one of the
+        // default CA certificates; looked up here, not in every handshake, as it copies the
+        // default list.
+        if report.anchor_source == Some(AnchorSource::Added)
+            && report
+                .anchor
+                .as_ref()
+                .is_some_and(|a| crate::defaults::default_ca_certificates().contains(a))
+        {
+            report.anchor_source = Some(AnchorSource::DefaultStore);
+        }
+        Some(report)
     }
 
     /// Whether the peer ended the TLS stream cleanly (crate extension): `None` while the
