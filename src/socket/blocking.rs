@@ -26,9 +26,7 @@ impl io::Read for SslSocket {
         let mut polled = false;
         loop {
             if !self.read_buf.is_empty() {
-                let n = self.read_buf.read_into(buf);
-                self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
-                return Ok(n);
+                return Ok(self.take_buffered(buf));
             }
             match self.read_direct(buf, polled) {
                 Direct::Done(n) => return Ok(n),
@@ -181,12 +179,6 @@ impl SslSocket {
             self.written_count += 1;
         }
         true
-    }
-
-    fn queued_output(&self) -> usize {
-        self.write_buf.len()
-            + self.plain_out.len()
-            + self.engine.as_ref().map_or(0, |e| e.outgoing().len())
     }
 
     fn end_of_stream(&self) -> io::Result<usize> {

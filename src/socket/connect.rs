@@ -126,9 +126,7 @@ impl SslSocket {
         self.peer_port = 0;
         self.peer_address = Some(peer);
         self.local_address = local;
-        for (option, value) in &self.socket_options {
-            tcp.set_option(*option, *value);
-        }
+        tcp.apply_options(&self.socket_options);
         self.tcp = Some(tcp);
         self.open = mode != OpenMode::NotOpen;
         if self.state != state {
@@ -217,13 +215,9 @@ impl SslSocket {
         if self.generation != generation {
             return;
         }
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>();
-        match literal {
-            Ok(ip) => self.lookup_done(Ok(vec![SocketAddr::new(ip, port)])),
-            Err(_) => match Lookup::start(host, port) {
+        match ip_literal(host) {
+            Some(ip) => self.lookup_done(Ok(vec![SocketAddr::new(ip, port)])),
+            None => match Lookup::start(host, port) {
                 Ok(lookup) => self.lookup = Some(lookup),
                 Err(e) => self.lookup_done(Err(e)),
             },
@@ -411,13 +405,16 @@ impl SslSocket {
 /// stripped; none for IP literals, empty names and names that are not valid host names.
 fn sni_name(name: &str) -> Option<String> {
     let name = name.trim_end_matches('.');
-    if name
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok()
-    {
+    if ip_literal(name).is_some() {
         return None;
     }
     crate::verification::to_ace(name)
+}
+
+/// The address `host` spells, if it is an IP literal (IPv6 possibly in brackets).
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }

@@ -431,10 +431,10 @@ impl SslSocket {
         let mut got = 0usize;
         let mut close_notify = false;
         let mut failure = None;
-        while let Some(engine) = self.engine.as_mut() {
-            if self.read_buffer_size > 0 && self.read_buf.len() as i64 >= self.read_buffer_size {
+        while self.may_decrypt_more() {
+            let Some(engine) = self.engine.as_mut() else {
                 break;
-            }
+            };
             let spare = self.read_buf.spare(DECRYPT_CHUNK);
             match engine.read_plaintext(&mut spare[..DECRYPT_CHUNK]) {
                 ReadOutcome::Data(n) => {
@@ -529,8 +529,18 @@ impl SslSocket {
             && self.outgoing_empty()
     }
 
+    /// Bytes waiting for TCP: plain-mode bytes and the engine's ciphertext.
+    pub(super) fn outgoing_len(&self) -> usize {
+        self.plain_out.len() + self.engine.as_ref().map_or(0, |e| e.outgoing().len())
+    }
+
     pub(super) fn outgoing_empty(&self) -> bool {
-        self.plain_out.is_empty() && self.engine.as_ref().is_none_or(|e| e.outgoing().is_empty())
+        self.outgoing_len() == 0
+    }
+
+    /// Everything written and not yet on the wire: plaintext waiting for the engine too.
+    pub(super) fn queued_output(&self) -> usize {
+        self.write_buf.len() + self.outgoing_len()
     }
 
     pub(super) fn release_idle_buffers(&mut self) {
