@@ -560,16 +560,28 @@ fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
     s.set_ca_certificates(vec![]);
     s.set_pause_mode(PauseMode::PauseOnSslErrors);
     s.connect_to_host_encrypted("localhost", peer.port);
-    let (mut s, read, flushed) = common::peer::bounded(Duration::from_secs(5), move || {
+    const BIG: usize = 1024 * 1024 + 1; // just over the high-water mark
+    let big = vec![b'.'; BIG];
+    let (mut s, read, flushed, written) = common::peer::bounded(Duration::from_secs(5), move || {
         let read = Read::read(&mut s, &mut [0u8; 16]).map_err(|e| (e.kind(), e.to_string()));
         s.write(b"hi\n");
         let flushed = Write::flush(&mut s).map_err(|e| e.kind());
-        (s, read, flushed)
+        // Queued while paused, up to the high-water mark; beyond it, an error and nothing queued.
+        let written = [
+            Write::write(&mut s, &big).map_err(|e| e.kind()),
+            Write::write(&mut s, &big).map_err(|e| e.kind()),
+        ];
+        (s, read, flushed, written)
     });
     let (kind, text) = read.unwrap_err();
     assert_eq!(kind, std::io::ErrorKind::WouldBlock);
     assert!(text.contains("resume()"), "{text}");
     assert_eq!(flushed, Err(std::io::ErrorKind::WouldBlock));
+    assert_eq!(
+        written,
+        [Ok(BIG), Err(std::io::ErrorKind::WouldBlock)]
+    );
+    assert_eq!(s.bytes_to_write(), (3 + BIG) as i64);
     assert!(!s.ssl_errors().is_empty());
     s.ignore_ssl_errors();
     s.resume();
@@ -579,6 +591,7 @@ fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
     s.abort();
     peer.join();
 }
+
 
 /// A slot that drives the socket while the handshake's verification errors are being reported
 /// (here `flush()` in `peer_verify_error`, and in `ssl_errors`) must not re-enter the handshake:

@@ -49,8 +49,9 @@ impl io::Read for SslSocket {
 }
 
 impl io::Write for SslSocket {
-    /// Queues like [`SslSocket::write`], sends what the kernel takes, and blocks while more than
-    /// 1 MiB is queued, so a bulk writer cannot grow memory without bound.
+    /// Queues like [`SslSocket::write`] and sends what the kernel takes. While more than 1 MiB
+    /// is queued it first blocks, so a bulk writer cannot grow memory without bound; an error
+    /// while waiting (the connection ended, a paused handshake) means nothing was queued.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if !self.open {
             return Err(io::Error::new(
@@ -61,15 +62,15 @@ impl io::Write for SslSocket {
         if data.is_empty() {
             return Ok(0);
         }
-        if !self.write_direct(data) {
-            SslSocket::write(self, data);
-            self.drive_keeping_buffers();
-        }
         while self.queued_output() > WRITE_HIGH_WATER {
             if self.state == SocketState::UnconnectedState {
                 return Err(self.io_error(io::ErrorKind::BrokenPipe));
             }
             self.wait_for_activity(None)?;
+            self.drive_keeping_buffers();
+        }
+        if !self.write_direct(data) {
+            SslSocket::write(self, data);
             self.drive_keeping_buffers();
         }
         Ok(data.len())
