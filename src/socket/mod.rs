@@ -128,8 +128,8 @@ pub struct SslSocket {
     error: SocketError,
     error_string: String,
     ssl_errors: Vec<SslError>,
-    /// Chain errors collected during the running handshake (each emitted as
-    /// `peerVerifyError` when found).
+    /// Chain errors collected during the running handshake (each step records its errors,
+    /// then emits `peerVerifyError` for them).
     chain_errors: Vec<RawChainError>,
     /// The generation whose handshake step (or verification decision) is running, so that a
     /// slot driving the socket does not step the handshake again.
