@@ -537,7 +537,11 @@ fn closing_state_is_reported_twice_for_a_pending_close_and_not_again() {
     assert_eq!(s.state(), SocketState::ClosingState);
     assert_eq!(closing(&rec), 1, "{:?}", rec.signals());
     s.flush();
-    assert_eq!(s.state(), SocketState::ClosingState, "the peer reads nothing");
+    assert_eq!(
+        s.state(),
+        SocketState::ClosingState,
+        "the peer reads nothing"
+    );
     assert_eq!(closing(&rec), 2, "{:?}", rec.signals());
     s.disconnect_from_host();
     s.flush();
@@ -562,25 +566,23 @@ fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
     s.connect_to_host_encrypted("localhost", peer.port);
     const BIG: usize = 1024 * 1024 + 1; // just over the high-water mark
     let big = vec![b'.'; BIG];
-    let (mut s, read, flushed, written) = common::peer::bounded(Duration::from_secs(5), move || {
-        let read = Read::read(&mut s, &mut [0u8; 16]).map_err(|e| (e.kind(), e.to_string()));
-        s.write(b"hi\n");
-        let flushed = Write::flush(&mut s).map_err(|e| e.kind());
-        // Queued while paused, up to the high-water mark; beyond it, an error and nothing queued.
-        let written = [
-            Write::write(&mut s, &big).map_err(|e| e.kind()),
-            Write::write(&mut s, &big).map_err(|e| e.kind()),
-        ];
-        (s, read, flushed, written)
-    });
+    let (mut s, read, flushed, written) =
+        common::peer::bounded(Duration::from_secs(5), move || {
+            let read = Read::read(&mut s, &mut [0u8; 16]).map_err(|e| (e.kind(), e.to_string()));
+            s.write(b"hi\n");
+            let flushed = Write::flush(&mut s).map_err(|e| e.kind());
+            // Queued while paused, up to the high-water mark; beyond it, an error and nothing queued.
+            let written = [
+                Write::write(&mut s, &big).map_err(|e| e.kind()),
+                Write::write(&mut s, &big).map_err(|e| e.kind()),
+            ];
+            (s, read, flushed, written)
+        });
     let (kind, text) = read.unwrap_err();
     assert_eq!(kind, std::io::ErrorKind::WouldBlock);
     assert!(text.contains("resume()"), "{text}");
     assert_eq!(flushed, Err(std::io::ErrorKind::WouldBlock));
-    assert_eq!(
-        written,
-        [Ok(BIG), Err(std::io::ErrorKind::WouldBlock)]
-    );
+    assert_eq!(written, [Ok(BIG), Err(std::io::ErrorKind::WouldBlock)]);
     assert_eq!(s.bytes_to_write(), (3 + BIG) as i64);
     assert!(!s.ssl_errors().is_empty());
     s.ignore_ssl_errors();
@@ -591,7 +593,6 @@ fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
     s.abort();
     peer.join();
 }
-
 
 /// A slot that drives the socket while the handshake's verification errors are being reported
 /// (here `flush()` in `peer_verify_error`, and in `ssl_errors`) must not re-enter the handshake:

@@ -513,7 +513,11 @@ fn hold_then_read(s: &mut SslSocket, total: usize, sip: usize) -> i64 {
     }
     let deadline = Instant::now() + STEP;
     while received.len() < total {
-        assert!(Instant::now() < deadline, "got {} of {total}", received.len());
+        assert!(
+            Instant::now() < deadline,
+            "got {} of {total}",
+            received.len()
+        );
         let mut buf = vec![0u8; 64 * 1024];
         let n = Read::read(s, &mut buf).unwrap();
         assert!(n > 0, "ended after {} of {total}", received.len());

@@ -103,9 +103,7 @@ fn read_and_reap(sockets: &mut VecDeque<Lingering>, scratch: &mut [u8], fds: &mu
     let now = Instant::now();
     let mut polled = fds.iter();
     sockets.retain_mut(|socket| {
-        let peer_done = polled
-            .next()
-            .is_some_and(|fd| fd.readable || fd.hangup)
+        let peer_done = polled.next().is_some_and(|fd| fd.readable || fd.hangup)
             && drain(socket, scratch, now).0;
         !(peer_done || now >= socket.started + MAX || now >= socket.last_data + IDLE)
     });

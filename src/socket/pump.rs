@@ -408,7 +408,10 @@ impl SslSocket {
         } else if self.encrypted && plaintext >= limit {
             0
         } else {
-            let ciphertext = self.engine.as_ref().map_or(0, |e| e.pending_ciphertext_in());
+            let ciphertext = self
+                .engine
+                .as_ref()
+                .map_or(0, |e| e.pending_ciphertext_in());
             limit
                 .saturating_sub(plaintext)
                 .max(MAX_RECORD)
