@@ -437,3 +437,235 @@ fn the_servers_handshake_completes_even_if_the_client_stops_driving() {
     release_tx.send(()).unwrap();
     peer.join();
 }
+
+/// A socket reused for an adopted descriptor after a TLS connection starts from scratch: plain
+/// mode, no errors, no handshake results, nothing of the old connection's end (review finding:
+/// `set_socket_descriptor` kept the previous connection's mode and close_notify state).
+#[test]
+fn set_socket_descriptor_after_a_tls_connection_starts_fresh() {
+    let p = pki();
+    // First connection: a client whose peer answers one line and then sends close_notify.
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(mut s) = tls_accept(&acc, tcp, log) {
+            if let Some(line) = common::peer::read_line(&mut s) {
+                s.write_all(&[b"echo:".as_slice(), &line].concat()).ok();
+            }
+            s.shutdown().ok();
+            let _ = s.read(&mut [0u8; 16]);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.set_local_certificate_chain(vec![p.leaf.certificate(), p.intermediate.certificate()]);
+    s.set_private_key(p.leaf.ssl_key());
+    s.connect_to_host_encrypted("localhost", peer.port);
+    s.write_all(b"one\n").unwrap();
+    let mut got = Vec::new();
+    Read::read_to_end(&mut s, &mut got).unwrap();
+    assert_eq!(got, b"echo:one\n");
+    assert_eq!(s.peer_closed_cleanly(), Some(true));
+    s.disconnect_from_host();
+    assert!(s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(5000));
+    peer.join();
+
+    // Second connection: an adopted descriptor on which this socket is the TLS server.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let root = p.root.cert.clone();
+    let client = std::thread::spawn(move || {
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
+        c.cert_store_mut().add_cert(root).unwrap();
+        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        tls.write_all(b"two\n").unwrap();
+        common::peer::read_line(&mut tls)
+    });
+    let (tcp, _) = listener.accept().unwrap();
+    assert!(s.set_socket_descriptor(
+        tcp.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    assert_eq!(s.mode(), SslMode::UnencryptedMode);
+    assert!(!s.is_encrypted());
+    assert_eq!(s.peer_closed_cleanly(), None);
+    assert_eq!(s.error(), SocketError::UnknownSocketError);
+    assert!(s.verification_report().is_none());
+    assert!(s.peer_name().is_empty());
+    s.start_server_encryption();
+    assert_eq!(s.mode(), SslMode::SslServerMode);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let mut line = [0u8; 4];
+    Read::read_exact(&mut s, &mut line).unwrap();
+    assert_eq!(&line, b"two\n");
+    s.write_all(b"ok\n").unwrap();
+    Write::flush(&mut s).unwrap();
+    assert_eq!(client.join().unwrap().as_deref(), Some(b"ok\n".as_slice()));
+    s.abort();
+}
+
+/// Qt's `disconnectFromHost` reports ClosingState only when the state changes (plus once for its
+/// plain socket in TLS mode): a close that waits for queued plaintext, and a repeated call while
+/// the connection is still closing, report nothing more (review finding: three and five).
+#[test]
+fn closing_state_is_reported_twice_for_a_pending_close_and_not_again() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    // A peer that completes the handshake and then reads nothing, so the close stays pending.
+    let peer = Peer::spawn(move |tcp, log| {
+        let stream = tls_accept(&acc, tcp, log);
+        let _ = release_rx.recv_timeout(common::peer::PEER_TIMEOUT);
+        drop(stream);
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let rec = Recorder::attach(&mut s);
+    let closing = |rec: &Recorder| {
+        rec.signals()
+            .iter()
+            .filter(|e| *e == "stateChanged ClosingState")
+            .count()
+    };
+    let data = vec![7u8; 16 * 1024 * 1024];
+    s.write(&data);
+    s.disconnect_from_host();
+    assert_eq!(s.state(), SocketState::ClosingState);
+    assert_eq!(closing(&rec), 1, "{:?}", rec.signals());
+    s.flush();
+    assert_eq!(
+        s.state(),
+        SocketState::ClosingState,
+        "the peer reads nothing"
+    );
+    assert_eq!(closing(&rec), 2, "{:?}", rec.signals());
+    s.disconnect_from_host();
+    s.flush();
+    assert_eq!(closing(&rec), 2, "{:?}", rec.signals());
+    assert_eq!(s.byte_totals().plaintext_written, data.len() as u64);
+    s.abort();
+    release_tx.send(()).unwrap();
+    peer.join();
+}
+
+/// The blocking `io::Read` and `io::Write` on a handshake paused after `ssl_errors` return an
+/// error at once instead of waiting for a descriptor event that cannot come (review finding: it
+/// blocked until the peer gave up); after `resume()` they work.
+#[test]
+fn blocking_io_on_a_paused_handshake_fails_at_once_and_works_after_resume() {
+    let p = pki();
+    let peer = common::peer::echo_peer(&p.leaf, &[&p.intermediate]);
+    let mut s = SslSocket::new();
+    // The test root is not trusted: the handshake stops with verification errors.
+    s.set_ca_certificates(vec![]);
+    s.set_pause_mode(PauseMode::PauseOnSslErrors);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    const BIG: usize = 1024 * 1024 + 1; // just over the high-water mark
+    let big = vec![b'.'; BIG];
+    let (mut s, read, flushed, written) =
+        common::peer::bounded(Duration::from_secs(5), move || {
+            let read = Read::read(&mut s, &mut [0u8; 16]).map_err(|e| (e.kind(), e.to_string()));
+            s.write(b"hi\n");
+            let flushed = Write::flush(&mut s).map_err(|e| e.kind());
+            // Queued while paused, up to the high-water mark; beyond it, an error and nothing queued.
+            let written = [
+                Write::write(&mut s, &big).map_err(|e| e.kind()),
+                Write::write(&mut s, &big).map_err(|e| e.kind()),
+            ];
+            (s, read, flushed, written)
+        });
+    let (kind, text) = read.unwrap_err();
+    assert_eq!(kind, std::io::ErrorKind::WouldBlock);
+    assert!(text.contains("resume()"), "{text}");
+    assert_eq!(flushed, Err(std::io::ErrorKind::WouldBlock));
+    assert_eq!(written, [Ok(BIG), Err(std::io::ErrorKind::WouldBlock)]);
+    assert_eq!(s.bytes_to_write(), (3 + BIG) as i64);
+    assert!(!s.ssl_errors().is_empty());
+    s.ignore_ssl_errors();
+    s.resume();
+    let mut line = [0u8; 8];
+    Read::read_exact(&mut s, &mut line).unwrap();
+    assert_eq!(&line, b"echo:hi\n");
+    s.abort();
+    peer.join();
+}
+
+/// A slot that drives the socket while the handshake's verification errors are being reported
+/// (here `flush()` in `peer_verify_error`, and in `ssl_errors`) must not re-enter the handshake:
+/// every error is reported once, `ssl_errors` once with all of them, `encrypted` once (review
+/// finding: the nested drive finished the handshake on the first error alone, and the outer
+/// step finished it again).
+#[test]
+fn slots_that_drive_the_socket_during_verification_do_not_reenter_the_handshake() {
+    for ignore in [true, false] {
+        let p = pki();
+        // An expired leaf under an untrusted chain: two chain errors in one handshake step.
+        let peer = common::peer::echo_peer(&p.expired, &[&p.intermediate]);
+        let mut s = SslSocket::new();
+        s.set_ca_certificates(vec![]);
+        let rec = Recorder::attach(&mut s);
+        s.on_peer_verify_error(move |s, _| {
+            if ignore {
+                s.ignore_ssl_errors();
+            }
+            s.flush();
+        });
+        s.on_ssl_errors(|s, _| {
+            s.flush();
+        });
+        s.connect_to_host_encrypted("localhost", peer.port);
+        assert_eq!(s.wait_for_encrypted(5000), ignore, "{}", s.error_string());
+        if ignore {
+            s.write(b"x\n");
+            assert!(s.wait_for_ready_read(5000));
+        }
+        s.abort();
+        peer.join();
+        let signals = rec.signals();
+        let count = |prefix: &str| signals.iter().filter(|e| e.starts_with(prefix)).count();
+        let verify_errors = count("peerVerifyError");
+        assert!(verify_errors >= 2, "{signals:?}");
+        assert_eq!(count("sslErrors"), 1, "{signals:?}");
+        let listed = signals
+            .iter()
+            .find(|e| e.starts_with("sslErrors"))
+            .map(|e| e.matches(',').count() + 1);
+        assert_eq!(listed, Some(verify_errors), "{signals:?}");
+        assert_eq!(s.ssl_errors().len(), verify_errors);
+        let encrypted = signals.iter().filter(|e| *e == "encrypted").count();
+        assert_eq!(encrypted, usize::from(ignore), "{signals:?}");
+        assert_eq!(
+            count("errorOccurred SslHandshakeFailedError"),
+            usize::from(!ignore),
+            "{signals:?}"
+        );
+    }
+}
+
+/// `close()` encrypts and sends what is queued; the byte totals count it like any other write
+/// (review finding: the plaintext handed to TLS by `close()` was not counted).
+#[test]
+fn byte_totals_count_what_close_sends() {
+    let p = pki();
+    let peer = common::peer::echo_peer(&p.leaf, &[&p.intermediate]);
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    s.flush();
+    let before = s.byte_totals();
+    s.write(b"queued\n");
+    s.close();
+    let after = s.byte_totals();
+    assert_eq!(after.plaintext_written - before.plaintext_written, 7);
+    assert!(
+        after.ciphertext_written > before.ciphertext_written + 7,
+        "{before:?} {after:?}"
+    );
+    let log = peer.join();
+    assert_eq!(log.received, b"queued\n");
+}

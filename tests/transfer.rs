@@ -491,3 +491,85 @@ fn big_write_taken_by_one_drive() {
         errors.lock().unwrap()
     );
 }
+
+/// What the peer of `read_limit_bounds_memory` sends: 8 MiB, position-dependent.
+fn pattern(total: usize) -> Vec<u8> {
+    (0..total).map(|i| (i * 31 % 253) as u8).collect()
+}
+
+/// Drives `s` for a while, reading only `sip` bytes per round, and returns the most it held
+/// (decrypted plus undecrypted bytes). Then reads everything and checks it.
+fn hold_then_read(s: &mut SslSocket, total: usize, sip: usize) -> i64 {
+    let expected = pattern(total);
+    let mut received = Vec::new();
+    let mut most = 0;
+    for _ in 0..100 {
+        s.wait_for_ready_read(5);
+        let mut buf = vec![0u8; sip];
+        let n = s.read(&mut buf);
+        assert!(n >= 0, "{}", s.error_string());
+        received.extend_from_slice(&buf[..n as usize]);
+        most = most.max(s.bytes_available() + s.encrypted_bytes_available());
+    }
+    let deadline = Instant::now() + STEP;
+    while received.len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "got {} of {total}",
+            received.len()
+        );
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = Read::read(s, &mut buf).unwrap();
+        assert!(n > 0, "ended after {} of {total}", received.len());
+        received.extend_from_slice(&buf[..n]);
+    }
+    assert!(received == expected, "bytes differ");
+    most
+}
+
+/// With a read buffer limit, what the socket holds stays within the limit (plus one TLS record
+/// of ciphertext): the kernel keeps the rest and TCP's flow control holds the sender back
+/// (review finding: ciphertext was read from the kernel whenever the read buffer was below the
+/// limit and piled up undecrypted without bound; plain mode read 256 KiB past the limit).
+#[test]
+fn read_limit_bounds_memory() {
+    use common::peer::{Peer, acceptor, tls_accept};
+    use common::pki::pki;
+    const TOTAL: usize = 8 * MIB;
+    const LIMIT: i64 = 64 * 1024;
+
+    // TLS: the peer writes 8 MiB as fast as it can.
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(mut tls) = tls_accept(&acc, tcp, log) {
+            tls.write_all(&pattern(TOTAL)).unwrap();
+            let _ = tls.shutdown();
+            let _ = tls.read_to_end(&mut Vec::new());
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.set_read_buffer_size(LIMIT);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
+    let most = hold_then_read(&mut s, TOTAL, 1000);
+    assert!(most <= LIMIT + 32 * 1024, "TLS: held up to {most} bytes");
+    s.abort();
+    peer.join();
+
+    // Plain mode: the limit bounds the read buffer exactly.
+    let peer = Peer::spawn(move |mut tcp, _| {
+        tcp.write_all(&pattern(TOTAL)).unwrap();
+        let _ = tcp.shutdown(std::net::Shutdown::Write);
+        let _ = tcp.read_to_end(&mut Vec::new());
+    });
+    let mut s = SslSocket::new();
+    s.set_read_buffer_size(LIMIT);
+    s.connect_to_host("127.0.0.1", peer.port);
+    assert!(s.wait_for_connected(STEP_MS), "{}", s.error_string());
+    let most = hold_then_read(&mut s, TOTAL, 1000);
+    assert!(most <= LIMIT, "plain: held up to {most} bytes");
+    s.abort();
+    peer.join();
+}

@@ -26,10 +26,7 @@ impl io::Read for SslSocket {
         let mut polled = false;
         loop {
             if !self.read_buf.is_empty() {
-                let n = self.read_buf.read_into(buf);
-                self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
-                self.read_buf.release();
-                return Ok(n);
+                return Ok(self.take_buffered(buf));
             }
             match self.read_direct(buf, polled) {
                 Direct::Done(n) => return Ok(n),
@@ -40,10 +37,10 @@ impl io::Read for SslSocket {
                 }
                 Direct::Unavailable => {}
             }
-            if self.drive() && !self.read_buf.is_empty() {
+            if self.drive_keeping_buffers() && !self.read_buf.is_empty() {
                 continue;
             }
-            if self.state == SocketState::UnconnectedState || self.close_notify_reported {
+            if self.state == SocketState::UnconnectedState || self.close_notify_reported() {
                 return self.end_of_stream();
             }
             self.wait_for_activity(None)?;
@@ -52,8 +49,9 @@ impl io::Read for SslSocket {
 }
 
 impl io::Write for SslSocket {
-    /// Queues like [`SslSocket::write`], sends what the kernel takes, and blocks while more than
-    /// 1 MiB is queued, so a bulk writer cannot grow memory without bound.
+    /// Queues like [`SslSocket::write`] and sends what the kernel takes. While more than 1 MiB
+    /// is queued it first blocks, so a bulk writer cannot grow memory without bound; an error
+    /// while waiting (the connection ended, a paused handshake) means nothing was queued.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if !self.open {
             return Err(io::Error::new(
@@ -64,25 +62,24 @@ impl io::Write for SslSocket {
         if data.is_empty() {
             return Ok(0);
         }
-        if !self.write_direct(data) {
-            SslSocket::write(self, data);
-            self.drive();
-        }
         while self.queued_output() > WRITE_HIGH_WATER {
             if self.state == SocketState::UnconnectedState {
                 return Err(self.io_error(io::ErrorKind::BrokenPipe));
             }
             self.wait_for_activity(None)?;
-            self.drive();
+            self.drive_keeping_buffers();
         }
-        self.release_idle_buffers();
+        if !self.write_direct(data) {
+            SslSocket::write(self, data);
+            self.drive_keeping_buffers();
+        }
         Ok(data.len())
     }
 
     /// Blocks, driving the socket, until everything queued is on the wire.
     fn flush(&mut self) -> io::Result<()> {
         loop {
-            self.drive();
+            self.drive_keeping_buffers();
             if self.queued_output() == 0 {
                 return Ok(());
             }
@@ -136,7 +133,6 @@ impl SslSocket {
                 ReadOutcome::Data(n) => {
                     self.totals.plaintext_read += n as u64;
                     self.keep_new_session();
-                    self.release_idle_buffers();
                     return Direct::Done(n);
                 }
                 ReadOutcome::NeedInput => {}
@@ -144,13 +140,12 @@ impl SslSocket {
             }
             // When reads have been waiting (a request/response exchange), ask poll(2) first
             // instead of a recv(2) that would come back empty.
+            // (`Wait` leads to `wait_for_activity`, which releases idle buffers.)
             if self.expect_wait && !polled {
-                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !self.receive_ciphertext() {
                 self.expect_wait = true;
-                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !polled {
@@ -166,7 +161,7 @@ impl SslSocket {
         if !self.direct_io_allowed() {
             return false;
         }
-        let (Some(engine), Some(tcp)) = (self.engine.as_mut(), self.tcp.as_ref()) else {
+        let (Some(engine), true) = (self.engine.as_mut(), self.tcp.is_some()) else {
             return false;
         };
         let n = match engine.write_plaintext(data) {
@@ -180,27 +175,11 @@ impl SslSocket {
             Err(_) => return false,
         };
         self.totals.plaintext_written += n as u64;
-        let mut sent = 0;
-        while !engine.outgoing().is_empty() {
-            match tcp.write(engine.outgoing()) {
-                Ok(0) | Err(_) => break, // a write error surfaces in the next pump pass
-                Ok(k) => {
-                    engine.consume_outgoing(k);
-                    sent += k;
-                }
-            }
-        }
-        if sent > 0 {
-            self.totals.ciphertext_written += sent as u64;
+        // A write error surfaces in the next pump pass.
+        if self.write_to_tcp(true).is_ok_and(|sent| sent > 0) {
             self.written_count += 1;
         }
         true
-    }
-
-    fn queued_output(&self) -> usize {
-        self.write_buf.len()
-            + self.plain_out.len()
-            + self.engine.as_ref().map_or(0, |e| e.outgoing().len())
     }
 
     fn end_of_stream(&self) -> io::Result<usize> {
@@ -228,6 +207,11 @@ impl SslSocket {
 
     /// Blocks until the socket's descriptor is ready for what the socket needs, or `deadline`.
     /// Returns false on timeout.
+    ///
+    /// # Errors
+    /// `NotConnected` without a connection; `WouldBlock` when the socket needs nothing from its
+    /// descriptor and there is no deadline (a handshake paused on `ssl_errors`), which would
+    /// otherwise block until the peer gives up.
     pub(super) fn wait_for_activity(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
         let Some(interest) = self.interest() else {
             return Err(self.io_error(io::ErrorKind::NotConnected));
@@ -236,6 +220,17 @@ impl SslSocket {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        if !interest.read && !interest.write && deadline.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                if self.paused {
+                    "the handshake is paused after sslErrors (PauseOnSslErrors): call resume() \
+                     (after ignore_ssl_errors() to continue it) before reading or writing"
+                } else {
+                    "the socket cannot make progress until the application acts"
+                },
+            ));
+        }
         let timeout = match deadline {
             None => None,
             Some(d) => {
@@ -246,6 +241,8 @@ impl SslSocket {
                 Some(d - now)
             }
         };
+        // The socket goes idle: buffers left empty go back to the pool (and OpenSSL's are freed).
+        self.release_idle_buffers();
         let mut fds = [crate::ffi::poll::PollFd::new(
             interest.fd,
             interest.read,

@@ -17,43 +17,60 @@ impl SslSocket {
     /// sent, and then the connection closes.
     ///
     /// # Signals
-    /// `state_changed(ClosingState)` at once (twice for a TLS connection, as in Qt), later
-    /// `encrypted_bytes_written` for the close_notify, `state_changed(UnconnectedState)`,
-    /// `read_channel_finished` and `disconnected`.
+    /// `state_changed(ClosingState)` once the connection starts closing (twice for a TLS
+    /// connection, as in Qt, whose plain socket reports its own transition; a repeated call
+    /// reports nothing), later `encrypted_bytes_written` for the close_notify,
+    /// `state_changed(UnconnectedState)`, `read_channel_finished` and `disconnected`.
     #[doc(alias = "disconnectFromHost")]
     pub fn disconnect_from_host(&mut self) {
+        if self.begin_close() {
+            // The rest happens as the socket is driven: flush, then `finish_close`.
+            self.drive();
+        }
+    }
+
+    /// `disconnect_from_host` without driving, for the pump itself (a pass in progress goes on
+    /// to flush and finish the close; a nested drive would disturb it). Returns whether the
+    /// close is under way and needs driving.
+    pub(super) fn begin_close(&mut self) -> bool {
         match self.state {
-            SocketState::UnconnectedState => return,
+            SocketState::UnconnectedState => return false,
             SocketState::HostLookupState | SocketState::ConnectingState => {
                 self.pending_close = true;
-                return;
+                return false;
             }
             _ => {}
         }
         if self.tcp.is_none() {
-            return;
+            return false;
         }
         let generation = self.generation;
-        self.set_state(SocketState::ClosingState);
-        if self.generation != generation {
-            return;
+        // Qt: `if (d->state != ClosingState)`, so a second call (or the one after a pending
+        // close) reports nothing.
+        if self.state != SocketState::ClosingState {
+            self.set_state(SocketState::ClosingState);
+            if self.generation != generation {
+                return false;
+            }
         }
         if !self.write_buf.is_empty() && self.mode != SslMode::UnencryptedMode {
             // Sent once the handshake allows; then this runs again.
             self.pending_close = true;
-            return;
+            return false;
         }
         if let Some(engine) = self.engine.as_mut() {
             // Qt 5.15/6 send close_notify only after a complete handshake without fatal errors;
             // unlike Qt, the crate also answers a close_notify the peer sent first.
             engine.shutdown();
-            self.set_state(SocketState::ClosingState);
-            if self.generation != generation {
-                return;
+            // Qt's plain socket now closes and reports its own ClosingState, the first time.
+            if !std::mem::replace(&mut self.tcp_closing, true) {
+                self.set_state(SocketState::ClosingState);
+                if self.generation != generation {
+                    return false;
+                }
             }
         }
-        // The rest happens as the socket is driven: flush, then `finish_close`.
-        self.drive();
+        true
     }
 
     /// Closes the device (Qt: `close`): pending data is flushed without blocking, close_notify is
@@ -182,34 +199,21 @@ impl SslSocket {
     /// Writes what the kernel takes right now, without blocking or emitting signals; with
     /// `encrypt_queued`, queued plaintext and close_notify go too.
     fn best_effort_flush(&mut self, encrypt_queued: bool) {
-        let Some(tcp) = self.tcp.as_ref() else { return };
-        while !self.plain_out.is_empty() {
-            match tcp.write(self.plain_out.as_slice()) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    self.plain_out.consume(n);
-                    self.totals.plaintext_written += n as u64;
-                }
-            }
-        }
-        let Some(engine) = self.engine.as_mut() else {
+        if self.tcp.is_none() {
             return;
-        };
+        }
+        // Write errors end the connection anyway; what could not be sent is dropped.
+        let _ = self.write_to_tcp(false);
+        if self.engine.is_none() {
+            return;
+        }
         if encrypt_queued && self.encrypted {
-            if let Ok(n) = engine.write_plaintext(self.write_buf.as_slice()) {
-                self.write_buf.consume(n);
-            }
-            engine.shutdown();
-        }
-        while !engine.outgoing().is_empty() {
-            match tcp.write(engine.outgoing()) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    engine.consume_outgoing(n);
-                    self.totals.ciphertext_written += n as u64;
-                }
+            let _ = self.encrypt_write_buf();
+            if let Some(engine) = self.engine.as_mut() {
+                engine.shutdown();
             }
         }
+        let _ = self.write_to_tcp(true);
     }
 
     /// Drops the TCP socket and the engine (keeping its session resumable) and per-connection
@@ -228,6 +232,7 @@ impl SslSocket {
         self.paused = false;
         self.resume_requested = false;
         self.pending_close = false;
+        self.tcp_closing = false;
         self.unreported_sent = 0;
     }
 }

@@ -69,7 +69,6 @@ impl SslSocket {
             return;
         }
         self.init();
-        self.auto_start = false;
         self.start_connecting(host, port);
     }
 
@@ -121,15 +120,15 @@ impl SslSocket {
                 return false;
             }
         };
-        self.teardown();
+        self.reset_connection_state();
+        // Qt takes the names from the plain socket, which knows none for a descriptor.
+        self.peer_name.clear();
+        self.peer_port = 0;
         self.peer_address = Some(peer);
         self.local_address = local;
-        for (option, value) in &self.socket_options {
-            tcp.set_option(*option, *value);
-        }
+        tcp.apply_options(&self.socket_options);
         self.tcp = Some(tcp);
         self.open = mode != OpenMode::NotOpen;
-        self.tcp_eof = false;
         if self.state != state {
             self.set_state(state);
         }
@@ -178,15 +177,23 @@ impl SslSocket {
     /// Qt's `QSslSocketPrivate::init()`: fresh per-connection state. The ignore list and the
     /// configuration survive; `ignore_ssl_errors()` does not.
     fn init(&mut self) {
+        self.reset_connection_state();
+        self.ignore_all = false;
+    }
+
+    /// Ends any current connection (`teardown`) and forgets everything about the previous one,
+    /// for a new connection (`connect_to_host*`) or an adopted descriptor: plain mode, empty
+    /// buffers, no errors, no handshake results. The configuration's settings, the ignore rules,
+    /// the slots and the byte totals survive.
+    fn reset_connection_state(&mut self) {
         self.teardown();
         self.mode = SslMode::UnencryptedMode;
+        self.auto_start = false;
         self.encrypted = false;
-        self.ignore_all = false;
-        self.pending_close = false;
-        self.paused = false;
+        self.expect_wait = false;
+        self.handshake_deadline = None;
         self.read_buf = Default::default();
         self.write_buf = Default::default();
-        self.plain_out = Default::default();
         self.unencrypted_leftover = 0;
         self.ssl_errors.clear();
         self.chain_errors.clear();
@@ -194,7 +201,6 @@ impl SslSocket {
         self.report = None;
         self.peer_closed_cleanly = None;
         self.session_resumed = false;
-        self.close_notify_reported = false;
         self.config.session = Default::default();
         self.error = SocketError::UnknownSocketError;
         self.error_string.clear();
@@ -209,13 +215,9 @@ impl SslSocket {
         if self.generation != generation {
             return;
         }
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>();
-        match literal {
-            Ok(ip) => self.lookup_done(Ok(vec![SocketAddr::new(ip, port)])),
-            Err(_) => match Lookup::start(host, port) {
+        match ip_literal(host) {
+            Some(ip) => self.lookup_done(Ok(vec![SocketAddr::new(ip, port)])),
+            None => match Lookup::start(host, port) {
                 Ok(lookup) => self.lookup = Some(lookup),
                 Err(e) => self.lookup_done(Err(e)),
             },
@@ -403,13 +405,16 @@ impl SslSocket {
 /// stripped; none for IP literals, empty names and names that are not valid host names.
 fn sni_name(name: &str) -> Option<String> {
     let name = name.trim_end_matches('.');
-    if name
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok()
-    {
+    if ip_literal(name).is_some() {
         return None;
     }
     crate::verification::to_ace(name)
+}
+
+/// The address `host` spells, if it is an IP literal (IPv6 possibly in brackets).
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }

@@ -6,7 +6,7 @@
 
 use crate::engine::Failure;
 use crate::verification::{
-    AnchorSource, Findings, RawChainError, VerificationReport, anchor_source, collect, decide,
+    AnchorSource, Findings, RawChainError, VerificationReport, collect, decide,
     hashed_directory_of, matches_host, verification_required,
 };
 use crate::{PauseMode, SocketError, SslCertificate, SslMode, SslOption};
@@ -15,35 +15,56 @@ use super::SslSocket;
 
 impl SslSocket {
     /// Advances the handshake. Returns whether anything happened.
+    ///
+    /// The step's slots (`peer_verify_error`, `ssl_errors`, `error_occurred`) may drive the
+    /// socket (`flush()`, `wait_for_*`): such a nested drive does not step the handshake again
+    /// (it would complete it on a partial error list and report it twice).
     pub(super) fn step_handshake(&mut self) -> bool {
+        if self.handshake_step == Some(self.generation) {
+            return false;
+        }
         let Some(engine) = self.engine.as_mut() else {
             return false;
         };
         let result = engine.handshake();
         let found = engine.take_verify_errors();
         let progressed = !found.is_empty();
-        let generation = self.generation;
-        for raw in found {
-            let entry = raw.to_entry();
-            self.chain_errors.push(raw);
-            if let Some(entry) = entry {
-                self.emit_peer_verify_error(&entry.error);
-                if self.generation != generation {
+        // All of this step's errors are recorded before the first is reported.
+        let first_new = self.chain_errors.len();
+        self.chain_errors.extend(found);
+        let new_errors: Vec<_> = self.chain_errors[first_new..]
+            .iter()
+            .filter_map(RawChainError::to_entry)
+            .collect();
+        self.in_handshake_step(|s| {
+            let generation = s.generation;
+            for entry in &new_errors {
+                s.emit_peer_verify_error(&entry.error);
+                if s.generation != generation {
                     return true;
                 }
             }
-        }
-        match result {
-            Ok(false) => progressed,
-            Ok(true) => {
-                self.handshake_finished();
-                true
+            match result {
+                Ok(false) => progressed,
+                Ok(true) => {
+                    s.handshake_finished();
+                    true
+                }
+                Err(failure) => {
+                    s.handshake_failed(failure);
+                    true
+                }
             }
-            Err(failure) => {
-                self.handshake_failed(failure);
-                true
-            }
-        }
+        })
+    }
+
+    /// Runs `f` as part of a handshake step or decision of the current connection (see
+    /// `step_handshake`). A connection started from one of its slots is not affected.
+    fn in_handshake_step<R>(&mut self, f: impl FnOnce(&mut SslSocket) -> R) -> R {
+        let outer = self.handshake_step.replace(self.generation);
+        let r = f(self);
+        self.handshake_step = outer;
+        r
     }
 
     /// The OpenSSL handshake completed: Qt's post-handshake checks.
@@ -95,11 +116,10 @@ impl SslSocket {
             .skip(already)
             .collect();
         self.ssl_errors = collected.errors();
-        let anchor = verified_chain
+        let (anchor, source) = verified_chain
             .last()
-            .filter(|last| self.is_trust_anchor(last))
-            .cloned();
-        let source = anchor.as_ref().map(|a| self.anchor_source(a));
+            .and_then(|last| Some((last.clone(), self.trust_anchor_source(last)?)))
+            .unzip();
         let mut report = VerificationReport::from_collected(collected.clone());
         report.set_chain(verified_chain, anchor, source);
         self.report = Some(report);
@@ -156,7 +176,7 @@ impl SslSocket {
     /// Runs a queued `resume()` (at the start of a drive).
     pub(super) fn run_queued_resume(&mut self) {
         if std::mem::take(&mut self.resume_requested) {
-            self.apply_verification_decision(false);
+            self.in_handshake_step(|s| s.apply_verification_decision(false));
         }
     }
 
@@ -172,7 +192,7 @@ impl SslSocket {
         self.send_handshake_tail();
         if self.pending_close && self.write_buf.is_empty() {
             self.pending_close = false;
-            self.disconnect_from_host();
+            self.begin_close();
         }
     }
 
@@ -209,28 +229,29 @@ impl SslSocket {
         self.abort_after_error();
     }
 
-    /// Whether `cert` (the end of the built chain) came from this socket's trust store.
-    fn is_trust_anchor(&self, cert: &SslCertificate) -> bool {
-        self.config.ca_certificates.contains(cert)
-            || (self.config.allows_on_demand_roots()
-                && hashed_directory_of(cert, crate::defaults::on_demand_root_dirs()).is_some())
-    }
-
-    /// Where a trust anchor came from, for the audit record: a file, a CA certificate of the
-    /// configuration (the default store's when it came with the default configuration), or a
-    /// hashed system directory.
-    fn anchor_source(&self, anchor: &SslCertificate) -> AnchorSource {
-        let from_defaults = crate::defaults::default_ca_certificates().contains(anchor);
-        anchor_source(
-            anchor,
-            &self.config.ca_certificates,
-            &self.config.ca_files,
-            crate::defaults::on_demand_root_dirs(),
-            if from_defaults {
-                AnchorSource::DefaultStore
-            } else {
-                AnchorSource::Added
-            },
-        )
+    /// Where `cert` (the end of the built chain) came from if it is in this socket's trust
+    /// store, for the audit record: a file, a CA certificate of the configuration (`Added`; see
+    /// `verification_report` for the default store's), or a hashed system directory, which is
+    /// looked at once per handshake and only when the certificate is not a configured CA.
+    fn trust_anchor_source(&self, cert: &SslCertificate) -> Option<AnchorSource> {
+        let listed = self.config.ca_certificates.contains(cert);
+        let hashed_dir = if listed {
+            None
+        } else if self.config.allows_on_demand_roots() {
+            Some(hashed_directory_of(
+                cert,
+                crate::defaults::on_demand_root_dirs(),
+            )?)
+        } else {
+            return None;
+        };
+        if let Some(path) = self.config.ca_files.get(cert) {
+            return Some(AnchorSource::File(path.clone()));
+        }
+        match hashed_dir {
+            Some(dir) => Some(AnchorSource::HashedDirectory(dir)),
+            None if listed => Some(AnchorSource::Added),
+            None => None,
+        }
     }
 }

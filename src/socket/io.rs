@@ -54,9 +54,15 @@ impl SslSocket {
                 0
             };
         }
-        let n = self.read_buf.read_into(buf);
+        self.take_buffered(buf) as i64
+    }
+
+    /// Moves up to `out.len()` bytes from the read buffer into `out`; the STARTTLS leftover
+    /// count follows.
+    pub(super) fn take_buffered(&mut self, out: &mut [u8]) -> usize {
+        let n = self.read_buf.read_into(out);
         self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
-        n as i64
+        n
     }
 
     /// Everything buffered.
@@ -75,8 +81,7 @@ impl SslSocket {
             .find(b'\n')
             .map_or(self.read_buf.len(), |i| i + 1);
         let mut line = vec![0; n];
-        self.read_buf.read_into(&mut line);
-        self.unencrypted_leftover = self.unencrypted_leftover.saturating_sub(n);
+        self.take_buffered(&mut line);
         line
     }
 
@@ -142,7 +147,7 @@ impl SslSocket {
         if self.mode == SslMode::UnencryptedMode {
             return 0;
         }
-        (self.plain_out.len() + self.engine.as_ref().map_or(0, |e| e.outgoing().len())) as i64
+        self.outgoing_len() as i64
     }
 
     /// Limits the read buffer: once it holds `size` bytes the socket stops reading from TCP

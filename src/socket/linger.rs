@@ -31,6 +31,9 @@ const MAX: Duration = Duration::from_secs(30);
 const TICK: Duration = Duration::from_millis(20);
 /// More lingering sockets than this are closed at once, oldest first (a bound on resources).
 const LIMIT: usize = 4096;
+/// At most this much is read from one socket per tick, so that a peer that keeps sending cannot
+/// keep the thread from the other sockets (and from closing those whose time is up).
+const TICK_BYTES: usize = 256 * 1024;
 
 /// Hands a socket whose write side is shut down to the lingering thread. Never blocks.
 pub(super) fn linger(tcp: Tcp) {
@@ -61,6 +64,7 @@ struct Lingering {
 fn run(receiver: Receiver<Tcp>) {
     let mut sockets: VecDeque<Lingering> = VecDeque::new();
     let mut scratch = vec![0u8; 16 * 1024];
+    let mut fds = Vec::new();
     loop {
         if sockets.is_empty() {
             // Nothing to watch: sleep until the next hand-off.
@@ -72,7 +76,7 @@ fn run(receiver: Receiver<Tcp>) {
         while let Ok(tcp) = receiver.try_recv() {
             adopt(&mut sockets, tcp);
         }
-        read_and_reap(&mut sockets, &mut scratch);
+        read_and_reap(&mut sockets, &mut scratch, &mut fds);
     }
 }
 
@@ -89,38 +93,78 @@ fn adopt(sockets: &mut VecDeque<Lingering>, tcp: Tcp) {
 }
 
 /// Reads whatever the sockets have (without waiting) and closes the ones whose peer closed or
-/// whose time is up.
-fn read_and_reap(sockets: &mut VecDeque<Lingering>, scratch: &mut [u8]) {
-    let mut fds: Vec<PollFd> = sockets
-        .iter()
-        .map(|s| PollFd::new(s.tcp.fd(), true, false))
-        .collect();
-    if poll(&mut fds, Some(Duration::ZERO)).is_err() {
+/// whose time is up. `fds` is the poll list, kept between ticks.
+fn read_and_reap(sockets: &mut VecDeque<Lingering>, scratch: &mut [u8], fds: &mut Vec<PollFd>) {
+    fds.clear();
+    fds.extend(sockets.iter().map(|s| PollFd::new(s.tcp.fd(), true, false)));
+    if poll(fds, Some(Duration::ZERO)).is_err() {
         return;
     }
     let now = Instant::now();
-    let mut finished = vec![false; sockets.len()];
-    for (i, (socket, fd)) in sockets.iter_mut().zip(&fds).enumerate() {
-        if fd.readable || fd.hangup {
-            finished[i] = drain(socket, scratch, now);
-        }
-        finished[i] |= now >= socket.started + MAX || now >= socket.last_data + IDLE;
-    }
-    let mut i = 0;
-    sockets.retain(|_| {
-        let keep = !finished[i];
-        i += 1;
-        keep
+    let mut polled = fds.iter();
+    sockets.retain_mut(|socket| {
+        let peer_done = polled.next().is_some_and(|fd| fd.readable || fd.hangup)
+            && drain(socket, scratch, now).0;
+        !(peer_done || now >= socket.started + MAX || now >= socket.last_data + IDLE)
     });
 }
 
-/// Reads and discards until the kernel has nothing more. Returns whether the peer is done.
-fn drain(socket: &mut Lingering, scratch: &mut [u8], now: Instant) -> bool {
-    loop {
+/// Reads and discards until the kernel has nothing more, or `TICK_BYTES`. Returns whether the
+/// peer is done, and how much was read.
+fn drain(socket: &mut Lingering, scratch: &mut [u8], now: Instant) -> (bool, usize) {
+    let mut read = 0;
+    while read < TICK_BYTES {
         match socket.tcp.read(scratch) {
-            ReadResult::Data(_) => socket.last_data = now,
-            ReadResult::WouldBlock => return false,
-            ReadResult::Eof | ReadResult::Error(_) => return true,
+            ReadResult::Data(n) => {
+                socket.last_data = now;
+                read += n;
+            }
+            ReadResult::WouldBlock => return (false, read),
+            ReadResult::Eof | ReadResult::Error(_) => return (true, read),
         }
+    }
+    (false, read)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+
+    use super::*;
+
+    /// A peer that keeps sending cannot hold the lingering thread: one tick reads at most
+    /// `TICK_BYTES` from a socket (plus one scratch buffer).
+    #[test]
+    fn a_tick_reads_at_most_tick_bytes_from_one_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (reader, _) = listener.accept().unwrap();
+        let (tcp, _, _) = Tcp::adopt(OwnedFd::from(reader)).unwrap();
+        // Fill the connection (both kernels' buffers) without reading.
+        writer.set_nonblocking(true).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        let mut queued = 0;
+        loop {
+            match writer.write(&chunk) {
+                Ok(n) => queued += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(queued > 2 * TICK_BYTES, "only {queued} bytes queued");
+        let now = Instant::now();
+        let mut socket = Lingering {
+            tcp,
+            started: now,
+            last_data: now,
+        };
+        let mut scratch = vec![0u8; 16 * 1024];
+        let (done, read) = drain(&mut socket, &mut scratch, now);
+        assert!(!done);
+        assert!(
+            (TICK_BYTES..TICK_BYTES + scratch.len()).contains(&read),
+            "read {read} of {queued}"
+        );
     }
 }

@@ -27,7 +27,7 @@ use std::os::fd::RawFd;
 
 use crate::buffer::ByteQueue;
 use crate::engine::Engine;
-use crate::verification::{Collected, RawChainError, VerificationReport};
+use crate::verification::{AnchorSource, Collected, RawChainError, VerificationReport};
 use crate::{
     PauseMode, SocketError, SocketOption, SocketState, SslConfiguration, SslError, SslMode,
 };
@@ -81,6 +81,9 @@ pub struct SslSocket {
     auto_start: bool,
     encrypted: bool,
     pending_close: bool,
+    /// TLS mode: the close reached the TCP socket (Qt: the plain socket's `disconnectFromHost`,
+    /// which reports ClosingState once more).
+    tcp_closing: bool,
 
     lookup: Option<Lookup>,
     addresses: Vec<SocketAddr>,
@@ -104,10 +107,6 @@ pub struct SslSocket {
     /// The transport reached end of stream (or was reset: `tcp_reset`).
     tcp_eof: bool,
     tcp_reset: Option<std::io::Error>,
-    /// Plain mode: data arrived that `readyRead` has not announced yet.
-    plain_data_arrived: bool,
-    /// The peer's close_notify has been reported with `errorOccurred`.
-    close_notify_reported: bool,
     /// Counts emissions of `readyRead`, `encrypted`, `connected` and writes to TCP, so a
     /// `wait_for_*` call knows its event happened even if the connection also ended in the same
     /// drive.
@@ -129,9 +128,12 @@ pub struct SslSocket {
     error: SocketError,
     error_string: String,
     ssl_errors: Vec<SslError>,
-    /// Chain errors collected during the running handshake (each emitted as
-    /// `peerVerifyError` when found).
+    /// Chain errors collected during the running handshake (each step records its errors,
+    /// then emits `peerVerifyError` for them).
     chain_errors: Vec<RawChainError>,
+    /// The generation whose handshake step (or verification decision) is running, so that a
+    /// slot driving the socket does not step the handshake again.
+    handshake_step: Option<u64>,
     /// The last handshake's errors in both of Qt's orders, for the (possibly paused) decision.
     collected: Option<Collected>,
     ignore_all: bool,
@@ -170,14 +172,21 @@ impl Default for SslSocket {
 impl SslSocket {
     /// A new, unconnected socket with a copy of the process-wide default configuration.
     pub fn new() -> SslSocket {
+        SslSocket::with_configuration(SslConfiguration::default_configuration())
+    }
+
+    /// A new, unconnected socket with `config` (for `SslServer`: no copy of the process-wide
+    /// default configuration is made only to be replaced).
+    pub(crate) fn with_configuration(config: SslConfiguration) -> SslSocket {
         SslSocket {
-            config: SslConfiguration::default_configuration(),
+            config,
             state: SocketState::UnconnectedState,
             mode: SslMode::UnencryptedMode,
             open: false,
             auto_start: false,
             encrypted: false,
             pending_close: false,
+            tcp_closing: false,
             lookup: None,
             addresses: Vec::new(),
             tcp: None,
@@ -194,8 +203,6 @@ impl SslSocket {
             read_buffer_size: 0,
             tcp_eof: false,
             tcp_reset: None,
-            plain_data_arrived: false,
-            close_notify_reported: false,
             ready_read_count: 0,
             written_count: 0,
             encrypted_count: 0,
@@ -208,6 +215,7 @@ impl SslSocket {
             error_string: String::new(),
             ssl_errors: Vec::new(),
             chain_errors: Vec::new(),
+            handshake_step: None,
             collected: None,
             ignore_all: false,
             ignore_list: Vec::new(),
@@ -307,7 +315,19 @@ impl SslSocket {
     /// The audit record of the last handshake's verification (crate extension): every error
     /// with its chain depth and whether and why it was ignored, and the trust anchor's source.
     pub fn verification_report(&self) -> Option<VerificationReport> {
-        self.report.clone()
+        let mut report = self.report.clone()?;
+        // A CA added as a value is reported as the default store's when it is one of the
+        // default CA certificates; looked up here, not in every handshake, as it copies the
+        // default list.
+        if report.anchor_source == Some(AnchorSource::Added)
+            && report
+                .anchor
+                .as_ref()
+                .is_some_and(|a| crate::defaults::default_ca_certificates().contains(a))
+        {
+            report.anchor_source = Some(AnchorSource::DefaultStore);
+        }
+        Some(report)
     }
 
     /// Whether the peer ended the TLS stream cleanly (crate extension): `None` while the

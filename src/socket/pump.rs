@@ -2,7 +2,7 @@
 //! plaintext into the engine, ciphertext to and from TCP, advances the handshake, decrypts, and
 //! notices the end of the connection — emitting the signals Qt emits at each point.
 
-use crate::engine::ReadOutcome;
+use crate::engine::{Failure, ReadOutcome};
 use crate::{SocketError, SocketState, SslMode};
 
 use super::SslSocket;
@@ -13,6 +13,10 @@ use super::tcp::{self, ReadResult};
 const READ_CHUNK: usize = 256 * 1024;
 /// How much plaintext is decrypted per `SSL_read` call.
 const DECRYPT_CHUNK: usize = 16 * 1024;
+/// The largest TLS record on the wire, header included, with OpenSSL's allowances (rounded up):
+/// with a read buffer limit, this much ciphertext may always be buffered, so that decryption and
+/// the handshake can make progress however small the limit.
+const MAX_RECORD: usize = 18 * 1024;
 
 /// What one `receive` call did.
 struct Received {
@@ -20,12 +24,26 @@ struct Received {
     moved: bool,
     /// The kernel had nothing more (until new data arrives).
     drained: bool,
+    /// Plain mode: data for the read buffer, to be announced with `readyRead`.
+    plain_data: bool,
 }
 
 impl SslSocket {
     /// Does all the work that can be done without blocking, emitting signals on the way.
-    /// Returns whether anything happened.
+    /// Returns whether anything happened. Buffers left empty are released at the end: the
+    /// caller (an event loop, `flush()`, `wait_for_*`) typically waits next.
     pub(crate) fn drive(&mut self) -> bool {
+        self.drive_pass(true)
+    }
+
+    /// `drive` for the blocking `io::Read`/`io::Write` impls, which usually go on reading or
+    /// writing at once: buffers are kept (OpenSSL would reallocate its own on every call), and
+    /// released when the socket goes idle (`wait_for_activity`).
+    pub(super) fn drive_keeping_buffers(&mut self) -> bool {
+        self.drive_pass(false)
+    }
+
+    fn drive_pass(&mut self, release_buffers: bool) -> bool {
         let generation = self.generation;
         let before = (self.state, self.totals);
         self.send_deferred = false;
@@ -54,7 +72,7 @@ impl SslSocket {
                 SocketState::ConnectedState | SocketState::ClosingState
             )
         {
-            self.transmit();
+            self.transmit(release_buffers);
         }
         (self.state, self.totals) != before || self.generation != generation
     }
@@ -94,13 +112,14 @@ impl SslSocket {
     }
 
     /// Qt's `transmit()`: repeat until nothing moves.
-    fn transmit(&mut self) {
+    fn transmit(&mut self, release_buffers: bool) {
         let generation = self.generation;
         // Once recv(2) has found the kernel empty, later iterations of this pass do not ask
         // again: what arrives meanwhile wakes the next poll (a recv per iteration cost one
         // EAGAIN per connection step).
         let mut tcp_drained = false;
         for _ in 0..1024 {
+            let mut plain_data = false;
             let mut moved = self.encrypt_queued();
             if self.generation != generation {
                 return;
@@ -123,6 +142,7 @@ impl SslSocket {
                 let received = self.receive();
                 moved |= received.moved;
                 tcp_drained = received.drained;
+                plain_data = received.plain_data;
             }
             if self.engine.is_some() && !self.encrypted && !self.paused {
                 moved |= self.step_handshake();
@@ -131,7 +151,7 @@ impl SslSocket {
                 }
             }
             if self.encrypted || self.mode == SslMode::UnencryptedMode {
-                moved |= self.decrypt();
+                moved |= self.decrypt(plain_data);
                 if self.generation != generation {
                     return;
                 }
@@ -147,7 +167,9 @@ impl SslSocket {
                 break;
             }
         }
-        self.release_idle_buffers();
+        if release_buffers {
+            self.release_idle_buffers();
+        }
     }
 
     /// Step 1: queued plaintext into the engine once encrypted. Emits `bytesWritten`.
@@ -155,21 +177,15 @@ impl SslSocket {
         if !self.encrypted || self.write_buf.is_empty() {
             return false;
         }
-        let Some(engine) = self.engine.as_mut() else {
-            return false;
-        };
-        let result = engine.write_plaintext(self.write_buf.as_slice());
-        match result {
+        match self.encrypt_write_buf() {
             Ok(0) => false,
             Ok(n) => {
-                self.write_buf.consume(n);
-                self.totals.plaintext_written += n as u64;
                 let generation = self.generation;
                 self.emit_bytes_written(n as i64);
                 if self.generation == generation && self.pending_close && self.write_buf.is_empty()
                 {
                     self.pending_close = false;
-                    self.disconnect_from_host();
+                    self.begin_close();
                 }
                 true
             }
@@ -184,6 +200,18 @@ impl SslSocket {
         }
     }
 
+    /// Hands the queued plaintext to the engine (which takes all of it) and counts it. No
+    /// signals.
+    pub(super) fn encrypt_write_buf(&mut self) -> Result<usize, Failure> {
+        let Some(engine) = self.engine.as_mut() else {
+            return Ok(0);
+        };
+        let n = engine.write_plaintext(self.write_buf.as_slice())?;
+        self.write_buf.consume(n);
+        self.totals.plaintext_written += n as u64;
+        Ok(n)
+    }
+
     /// Step 2: raw plaintext (plain mode) and then ciphertext to TCP. Emits `bytesWritten`
     /// (plain mode) / `encryptedBytesWritten`. `None` if the connection died.
     fn send_pending(&mut self) -> Option<bool> {
@@ -193,7 +221,7 @@ impl SslSocket {
         }
         let mut moved = false;
         for from_engine in [false, true] {
-            let sent = match self.write_queue_to_tcp(from_engine) {
+            let sent = match self.write_to_tcp(from_engine) {
                 Ok(n) => n,
                 Err(e) => {
                     let (kind, text) = tcp::transfer_error(&e);
@@ -201,9 +229,6 @@ impl SslSocket {
                     return None;
                 }
             };
-            if sent > 0 && self.mode != SslMode::UnencryptedMode {
-                self.totals.ciphertext_written += sent as u64;
-            }
             let unreported = if from_engine { self.unreported_sent } else { 0 };
             // Qt reports the handshake's last flight (sent at once, see `finish_encrypted`) with
             // the next write that sends data, or on the next event-loop turn: not in the drive
@@ -219,7 +244,6 @@ impl SslSocket {
             self.written_count += 1;
             let generation = self.generation;
             if self.mode == SslMode::UnencryptedMode {
-                self.totals.plaintext_written += sent as u64;
                 self.emit_bytes_written(report as i64);
             } else {
                 self.emit_encrypted_bytes_written(report as i64);
@@ -236,14 +260,16 @@ impl SslSocket {
     /// reports it. A peer therefore never waits for it, even if the application stops driving
     /// the socket after `encrypted`. A write error surfaces on the next pump pass.
     pub(super) fn send_handshake_tail(&mut self) {
-        if let Ok(sent) = self.write_queue_to_tcp(true) {
-            self.totals.ciphertext_written += sent as u64;
+        if let Ok(sent) = self.write_to_tcp(true) {
             self.unreported_sent += sent;
         }
     }
 
-    /// Writes what the kernel takes from the plain-mode queue or the engine's ciphertext.
-    fn write_queue_to_tcp(&mut self, from_engine: bool) -> std::io::Result<usize> {
+    /// Writes what the kernel takes, without blocking or signals, from the plain-mode queue or
+    /// (`from_engine`) the engine's ciphertext, and counts it in the byte totals: plain-mode
+    /// bytes as plaintext (they were never encrypted, even if TLS started since), the engine's
+    /// as ciphertext. Every write to TCP goes through here.
+    pub(super) fn write_to_tcp(&mut self, from_engine: bool) -> std::io::Result<usize> {
         let mut sent = 0usize;
         loop {
             let Some(tcp) = self.tcp.as_ref() else {
@@ -263,8 +289,14 @@ impl SslSocket {
             }
             sent += n;
             match (from_engine, self.engine.as_mut()) {
-                (true, Some(engine)) => engine.consume_outgoing(n),
-                _ => self.plain_out.consume(n),
+                (true, Some(engine)) => {
+                    engine.consume_outgoing(n);
+                    self.totals.ciphertext_written += n as u64;
+                }
+                _ => {
+                    self.plain_out.consume(n);
+                    self.totals.plaintext_written += n as u64;
+                }
             }
         }
     }
@@ -274,12 +306,16 @@ impl SslSocket {
     fn receive(&mut self) -> Received {
         let mut moved = false;
         let mut drained = false;
-        while !self.tcp_eof && self.may_receive() {
+        let mut plain_data = false;
+        while !self.tcp_eof {
+            let budget = self.receive_budget();
+            if budget == 0 {
+                break;
+            }
             let Some(tcp) = self.tcp.as_ref() else { break };
-            let plain = self.mode == SslMode::UnencryptedMode || self.engine.is_none();
+            let plain = self.receives_plain();
             let result = if plain {
-                let spare = self.read_buf.spare(READ_CHUNK);
-                let r = tcp.read(spare);
+                let r = tcp.read(&mut self.read_buf.spare(budget)[..budget]);
                 if let ReadResult::Data(n) = r {
                     self.read_buf.commit(n);
                     self.totals.plaintext_read += n as u64;
@@ -289,7 +325,7 @@ impl SslSocket {
                 let Some(engine) = self.engine.as_mut() else {
                     break;
                 };
-                let r = tcp.read(engine.ciphertext_spare(READ_CHUNK));
+                let r = tcp.read(&mut engine.ciphertext_spare(budget)[..budget]);
                 if let ReadResult::Data(n) = r {
                     engine.commit_ciphertext(n);
                     self.totals.ciphertext_read += n as u64;
@@ -299,10 +335,8 @@ impl SslSocket {
             match result {
                 ReadResult::Data(n) => {
                     moved = true;
-                    if plain {
-                        self.plain_data_arrived = true;
-                    }
-                    if n < READ_CHUNK {
+                    plain_data |= plain;
+                    if n < budget {
                         drained = true;
                         break;
                     }
@@ -322,7 +356,11 @@ impl SslSocket {
                 }
             }
         }
-        Received { moved, drained }
+        Received {
+            moved,
+            drained,
+            plain_data,
+        }
     }
 
     /// TCP ended. After the handshake the engine learns it (to tell close_notify from
@@ -342,23 +380,52 @@ impl SslSocket {
     }
 
     pub(super) fn may_receive(&self) -> bool {
-        let limit = self.read_buffer_size;
-        if limit <= 0 {
-            return true;
+        self.receive_budget() > 0
+    }
+
+    /// Whether TCP data goes to the read buffer as is (plain mode) rather than to the engine.
+    fn receives_plain(&self) -> bool {
+        self.mode == SslMode::UnencryptedMode || self.engine.is_none()
+    }
+
+    /// How much the next recv(2) may take. Without a read buffer limit, `READ_CHUNK`. With one
+    /// (Qt hands it to its plain socket), what keeps everything received and not yet read -
+    /// plaintext and undecrypted ciphertext - within the limit, and in TLS mode within one
+    /// record more, so that decryption can always go on while the read buffer is below the
+    /// limit. During the handshake (Qt keeps reading) the limit does not apply to plaintext
+    /// received before it, only the one-record allowance to ciphertext. 0: stop reading until
+    /// the application reads (TCP's flow control then holds the peer back).
+    fn receive_budget(&self) -> usize {
+        let Ok(limit) = usize::try_from(self.read_buffer_size) else {
+            return READ_CHUNK;
+        };
+        if limit == 0 {
+            return READ_CHUNK;
         }
-        if self.mode == SslMode::UnencryptedMode {
-            return (self.read_buf.len() as i64) < limit;
-        }
-        // Qt keeps reading while the handshake runs, then honours the limit.
-        !self.encrypted || (self.read_buf.len() as i64) < limit
+        let plaintext = self.read_buf.len();
+        let budget = if self.receives_plain() {
+            limit.saturating_sub(plaintext)
+        } else if self.encrypted && plaintext >= limit {
+            0
+        } else {
+            let ciphertext = self
+                .engine
+                .as_ref()
+                .map_or(0, |e| e.pending_ciphertext_in());
+            limit
+                .saturating_sub(plaintext)
+                .max(MAX_RECORD)
+                .saturating_sub(ciphertext)
+        };
+        budget.min(READ_CHUNK)
     }
 
     /// Step 5: decrypt what the engine can, emit `readyRead` once per pass with new data. In
-    /// plain mode, announce data that `receive` put in the read buffer.
-    fn decrypt(&mut self) -> bool {
+    /// plain mode, announce data that `receive` just put in the read buffer (`plain_data`).
+    fn decrypt(&mut self, plain_data: bool) -> bool {
         let generation = self.generation;
         if self.mode == SslMode::UnencryptedMode || self.engine.is_none() {
-            if std::mem::take(&mut self.plain_data_arrived) {
+            if plain_data {
                 self.emit_ready_read();
                 return self.generation == generation;
             }
@@ -367,10 +434,10 @@ impl SslSocket {
         let mut got = 0usize;
         let mut close_notify = false;
         let mut failure = None;
-        while let Some(engine) = self.engine.as_mut() {
-            if self.read_buffer_size > 0 && self.read_buf.len() as i64 >= self.read_buffer_size {
+        while self.may_decrypt_more() {
+            let Some(engine) = self.engine.as_mut() else {
                 break;
-            }
+            };
             let spare = self.read_buf.spare(DECRYPT_CHUNK);
             match engine.read_plaintext(&mut spare[..DECRYPT_CHUNK]) {
                 ReadOutcome::Data(n) => {
@@ -379,7 +446,7 @@ impl SslSocket {
                 }
                 ReadOutcome::NeedInput | ReadOutcome::Truncated => break,
                 ReadOutcome::CloseNotify => {
-                    close_notify = !self.close_notify_reported;
+                    close_notify = !self.close_notify_reported();
                     break;
                 }
                 ReadOutcome::Failed(f) => {
@@ -409,7 +476,6 @@ impl SslSocket {
         if close_notify {
             // Qt reports the peer's close_notify as an error but leaves the connection up; the
             // TCP close that normally follows reports RemoteHostClosedError again.
-            self.close_notify_reported = true;
             self.peer_closed_cleanly = Some(true);
             self.set_error_and_emit(
                 SocketError::RemoteHostClosedError,
@@ -437,6 +503,11 @@ impl SslSocket {
         }
     }
 
+    /// The peer's close_notify has been read (and reported with `errorOccurred`).
+    pub(super) fn close_notify_reported(&self) -> bool {
+        self.peer_closed_cleanly == Some(true)
+    }
+
     fn nothing_left_to_decrypt(&self) -> bool {
         match &self.engine {
             None => true,
@@ -461,8 +532,18 @@ impl SslSocket {
             && self.outgoing_empty()
     }
 
+    /// Bytes waiting for TCP: plain-mode bytes and the engine's ciphertext.
+    pub(super) fn outgoing_len(&self) -> usize {
+        self.plain_out.len() + self.engine.as_ref().map_or(0, |e| e.outgoing().len())
+    }
+
     pub(super) fn outgoing_empty(&self) -> bool {
-        self.plain_out.is_empty() && self.engine.as_ref().is_none_or(|e| e.outgoing().is_empty())
+        self.outgoing_len() == 0
+    }
+
+    /// Everything written and not yet on the wire: plaintext waiting for the engine too.
+    pub(super) fn queued_output(&self) -> usize {
+        self.write_buf.len() + self.outgoing_len()
     }
 
     pub(super) fn release_idle_buffers(&mut self) {

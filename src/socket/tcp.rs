@@ -41,10 +41,7 @@ impl Tcp {
             socket,
             connecting: true,
         };
-        for (option, value) in options {
-            // Options that do not apply to this socket are reported by `socket_option`.
-            let _ = tcp.set_option(*option, *value);
-        }
+        tcp.apply_options(options);
         match tcp.socket.connect(&SockAddr::from(addr)) {
             Ok(()) => Ok(Tcp {
                 connecting: false,
@@ -148,6 +145,14 @@ impl Tcp {
     pub(super) fn shutdown_write(&self) {
         // The peer may already be gone; there is nothing left to tell it then.
         let _ = self.socket.shutdown(Shutdown::Write);
+    }
+
+    /// Sets the socket options chosen before the socket existed. Those that do not apply to it
+    /// are reported by `SslSocket::socket_option`.
+    pub(super) fn apply_options(&self, options: &HashMap<SocketOption, i32>) {
+        for (option, value) in options {
+            self.set_option(*option, *value);
+        }
     }
 
     /// Sets a socket option. Returns false if it does not apply.

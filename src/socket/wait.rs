@@ -122,8 +122,7 @@ impl SslSocket {
         if self.state == SocketState::UnconnectedState {
             return false;
         }
-        let nothing_queued = self.write_buf.is_empty() && self.outgoing_empty();
-        if nothing_queued {
+        if self.queued_output() == 0 {
             return false;
         }
         let seen = self.written_count;
