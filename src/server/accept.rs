@@ -103,8 +103,7 @@ impl SslServer {
     /// Qt 6.4's `incomingConnection`: a server-mode socket with the server's configuration,
     /// the handshake timeout and the signal forwarding, its handshake started.
     fn set_up(&mut self, fd: RawFd) {
-        let mut socket = SslSocket::new();
-        socket.set_ssl_configuration(self.config.clone());
+        let mut socket = SslSocket::with_configuration(self.config.clone());
         if !socket.set_socket_descriptor(fd, SocketState::ConnectedState, OpenMode::ReadWrite) {
             // The client was gone before it could be adopted (the descriptor is closed).
             return;
