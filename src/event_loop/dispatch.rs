@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use crate::SocketState;
+use crate::server::server_handshake_pending;
 
 use super::registration::Watch;
 use super::{EventLoop, ServerId, SocketId, WAKER, with_current_socket};
@@ -181,9 +182,7 @@ impl EventLoop {
             return false;
         };
         let state = entry.socket.state();
-        if entry.handshaking
-            && (entry.socket.is_encrypted() || state == SocketState::UnconnectedState)
-        {
+        if entry.handshaking && !server_handshake_pending(&entry.socket) {
             entry.handshaking = false;
             let server = entry.server;
             self.settle_handshake(server);

@@ -28,6 +28,14 @@ const DEFAULT_BACKLOG: i32 = 50;
 
 type IncomingHook = Box<dyn FnMut(&mut SslServer, RawFd) + Send>;
 
+/// Whether `socket` is a server-side connection whose handshake is still running: the sockets
+/// that carry a server's handshake deadline and count toward its pending limit in a loop.
+pub(crate) fn server_handshake_pending(socket: &SslSocket) -> bool {
+    socket.mode() == crate::SslMode::SslServerMode
+        && !socket.is_encrypted()
+        && socket.state() != SocketState::UnconnectedState
+}
+
 /// A connection accepted and set up, not yet taken by the application or an event loop.
 pub(crate) struct Accepted {
     pub(crate) socket: SslSocket,
@@ -389,7 +397,7 @@ impl SslServer {
     /// signals are forwarded to the server's slots, like a socket the server set up itself.
     #[doc(alias = "addPendingConnection")]
     pub fn add_pending_connection(&mut self, mut socket: SslSocket) {
-        if socket.mode() == crate::SslMode::SslServerMode && !socket.is_encrypted() {
+        if server_handshake_pending(&socket) {
             self.arm(&mut socket);
         }
         let id = self.event_loop.as_ref().map(|s| SocketId(s.next_id()));
@@ -491,9 +499,7 @@ impl SslServer {
             .pending
             .drain(..)
             .map(|a| {
-                let handshaking = a.socket.mode() == crate::SslMode::SslServerMode
-                    && !a.socket.is_encrypted()
-                    && a.socket.state() != SocketState::UnconnectedState;
+                let handshaking = server_handshake_pending(&a.socket);
                 (a, handshaking)
             })
             .collect();
