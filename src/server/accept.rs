@@ -44,17 +44,23 @@ impl SslServer {
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => {
                     let (error, text) = accept_error(&e);
-                    self.error = error;
-                    self.error_string = text.to_owned();
-                    self.paused = true;
+                    self.fail_accepting(error, text.to_owned());
                     result.failed = true;
-                    let signals = self.signals.clone();
-                    signals.accept_error.emit(|slot| slot(self, error));
                     break;
                 }
             }
         }
         result
+    }
+
+    /// Accepting failed: records the error, pauses, and emits `accept_error` (Qt's
+    /// `readNotification` on an accept error).
+    pub(super) fn fail_accepting(&mut self, error: SocketError, text: String) {
+        self.error = error;
+        self.error_string = text;
+        self.paused = true;
+        let signals = self.signals.clone();
+        signals.accept_error.emit(|slot| slot(self, error));
     }
 
     /// One accepted descriptor: the hook's or the default set-up, then `new_connection` for

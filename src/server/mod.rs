@@ -509,13 +509,10 @@ impl SslServer {
 
     /// The event loop cannot watch the listening descriptor: an accept error, and a pause.
     pub(crate) fn fail_unwatchable(&mut self, reason: &std::io::Error) {
-        self.error = SocketError::SocketResourceError;
-        self.error_string = format!("Out of resources ({reason})");
-        self.paused = true;
-        let signals = self.signals.clone();
-        signals
-            .accept_error
-            .emit(|slot| slot(self, SocketError::SocketResourceError));
+        self.fail_accepting(
+            SocketError::SocketResourceError,
+            format!("Out of resources ({reason})"),
+        );
     }
 
     /// A socket counted as in flight finished its handshake (or ended, or left the loop).
