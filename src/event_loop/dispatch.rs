@@ -230,7 +230,8 @@ impl EventLoop {
     pub(super) fn settle_handshake(&mut self, server: Option<ServerId>) {
         let Some(sid) = server else { return };
         if let Some(entry) = self.servers.get_mut(&sid) {
-            if entry.server.handshake_settled() {
+            entry.handshaking = entry.handshaking.saturating_sub(1);
+            if entry.server.may_accept(entry.handshaking) {
                 self.mark_server_dirty(sid);
             }
         }
@@ -242,7 +243,7 @@ impl EventLoop {
         let Some(entry) = self.servers.get_mut(&id) else {
             return false;
         };
-        let more = entry.server.accept_for_loop(ACCEPT_BATCH);
+        let more = entry.server.accept_for_loop(ACCEPT_BATCH, entry.handshaking);
         let accepted = entry.server.take_accepted();
         let want = entry.server.listening_fd().map(|(fd, serial)| Watch {
             fd,
@@ -264,10 +265,11 @@ impl EventLoop {
             self.mark_server_dirty(id);
         }
         let busy = more || !accepted.is_empty();
-        for (accepted, handshaking) in accepted {
+        for accepted in accepted {
             let socket_id = accepted
                 .id
                 .unwrap_or_else(|| SocketId(self.shared.next_id()));
+            let handshaking = server_handshake_pending(&accepted.socket);
             self.insert_socket(socket_id, accepted.socket, Some(id), handshaking);
         }
         busy

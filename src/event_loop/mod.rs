@@ -55,7 +55,8 @@ struct SocketEntry {
     dirty: bool,
     /// The server that accepted it.
     server: Option<ServerId>,
-    /// Counted in its server's unfinished handshakes.
+    /// Counted in its server's `handshaking` (the server accepted it in this loop and its
+    /// handshake is running).
     handshaking: bool,
     /// Dropped by the loop once it is unconnected.
     auto_remove: bool,
@@ -70,6 +71,10 @@ struct ServerEntry {
     server: SslServer,
     registered: Option<Watch>,
     dirty: bool,
+    /// How many of the loop's sockets accepted by this server are still handshaking (their
+    /// `handshaking` flag): they count toward the server's pending limit. Kept in step by
+    /// `insert_socket` and `settle_handshake`, the only places that set and clear the flag.
+    handshaking: usize,
 }
 
 /// Drives many sockets and servers on one thread (epoll through `mio`), with single-shot
@@ -210,6 +215,14 @@ impl EventLoop {
         server: Option<ServerId>,
         handshaking: bool,
     ) {
+        let counted = server.and_then(|sid| self.servers.get_mut(&sid));
+        let handshaking = match counted {
+            Some(server_entry) if handshaking => {
+                server_entry.handshaking += 1;
+                true
+            }
+            _ => false,
+        };
         let entry = SocketEntry {
             socket,
             registered: None,
@@ -341,6 +354,7 @@ impl EventLoop {
                 server,
                 registered: None,
                 dirty: false,
+                handshaking: 0,
             },
         );
         self.mark_server_dirty(id);

@@ -24,12 +24,12 @@ pub(super) struct Accepting {
 
 impl SslServer {
     /// Accepts what the kernel has, up to `batch` attempts and while below the pending limit
-    /// (Qt's `readNotification`). After an accept error the server is paused and `accept_error`
-    /// is emitted, as in Qt.
-    pub(super) fn accept_available(&mut self, batch: usize) -> Accepting {
+    /// with `in_flight` more (Qt's `readNotification`). After an accept error the server is
+    /// paused and `accept_error` is emitted, as in Qt.
+    pub(super) fn accept_available(&mut self, batch: usize, in_flight: usize) -> Accepting {
         let mut result = Accepting::default();
         let mut attempts = 0;
-        while self.below_limit() {
+        while self.below_limit(in_flight) {
             let Some(listener) = self.listener.as_ref() else {
                 break;
             };

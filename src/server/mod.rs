@@ -128,9 +128,6 @@ pub struct SslServer {
     backlog: i32,
     paused: bool,
     pending: VecDeque<Accepted>,
-    /// Sockets handed to an event loop whose handshake is still running (they count toward
-    /// `max_pending_connections`, as Qt counts its handshaking sockets).
-    in_flight: usize,
     error: SocketError,
     error_string: String,
     signals: Arc<ServerSignals>,
@@ -144,7 +141,6 @@ impl std::fmt::Debug for SslServer {
         f.debug_struct("SslServer")
             .field("address", &self.address)
             .field("pending", &self.pending.len())
-            .field("in_flight", &self.in_flight)
             .field("paused", &self.paused)
             .field("error", &self.error)
             .finish_non_exhaustive()
@@ -177,7 +173,6 @@ impl SslServer {
             backlog: DEFAULT_BACKLOG,
             paused: false,
             pending: VecDeque::new(),
-            in_flight: 0,
             error: SocketError::UnknownSocketError,
             error_string: String::new(),
             signals: Arc::default(),
@@ -416,10 +411,10 @@ impl SslServer {
             if self.listener.is_none() {
                 return false;
             }
-            if !self.below_limit() {
+            if !self.below_limit(0) {
                 return self.has_pending_connections();
             }
-            let accepting = self.accept_available(usize::MAX);
+            let accepting = self.accept_available(usize::MAX, 0);
             if accepting.queued > 0 {
                 return true;
             }
@@ -457,8 +452,10 @@ impl SslServer {
         self.signals.forward_from(socket);
     }
 
-    fn below_limit(&self) -> bool {
-        let total = self.pending.len() + self.in_flight;
+    /// Whether the pending connections plus `in_flight` (sockets an event loop holds whose
+    /// handshake is still running: Qt counts its handshaking sockets too) are below the limit.
+    fn below_limit(&self, in_flight: usize) -> bool {
+        let total = self.pending.len() + in_flight;
         i64::try_from(total).unwrap_or(i64::MAX) < i64::from(self.max_pending)
     }
 
@@ -470,10 +467,10 @@ impl SslServer {
         self.event_loop = Some(shared);
     }
 
-    /// Called by `EventLoop::remove_server`: sockets already in the loop stay there.
+    /// Called by `EventLoop::remove_server`: sockets already in the loop stay there (and no
+    /// longer count toward this server's limit).
     pub(crate) fn detach_loop(&mut self) {
         self.event_loop = None;
-        self.in_flight = 0;
     }
 
     /// The listening descriptor and a key that changes with every `listen`/`close`.
@@ -483,28 +480,19 @@ impl SslServer {
             .map(|l| (l.as_raw_fd(), self.listen_serial))
     }
 
-    /// Accepts up to `batch` connections if accepting is allowed. Returns true if it stopped
-    /// at `batch`, i.e. more may be waiting.
-    pub(crate) fn accept_for_loop(&mut self, batch: usize) -> bool {
+    /// Accepts up to `batch` connections if accepting is allowed, counting `in_flight` (the
+    /// loop's sockets of this server still handshaking) toward the pending limit. Returns true
+    /// if it stopped at `batch`, i.e. more may be waiting.
+    pub(crate) fn accept_for_loop(&mut self, batch: usize, in_flight: usize) -> bool {
         if self.paused || self.listener.is_none() {
             return false;
         }
-        self.accept_available(batch).more
+        self.accept_available(batch, in_flight).more
     }
 
-    /// Hands the accepted sockets to the loop; those still handshaking count as in flight until
-    /// the loop reports them settled.
-    pub(crate) fn take_accepted(&mut self) -> Vec<(Accepted, bool)> {
-        let accepted: Vec<(Accepted, bool)> = self
-            .pending
-            .drain(..)
-            .map(|a| {
-                let handshaking = server_handshake_pending(&a.socket);
-                (a, handshaking)
-            })
-            .collect();
-        self.in_flight += accepted.iter().filter(|(_, h)| *h).count();
-        accepted
+    /// Hands the accepted sockets to the loop.
+    pub(crate) fn take_accepted(&mut self) -> Vec<Accepted> {
+        self.pending.drain(..).collect()
     }
 
     /// The event loop cannot watch the listening descriptor: an accept error, and a pause.
@@ -515,10 +503,8 @@ impl SslServer {
         );
     }
 
-    /// A socket counted as in flight finished its handshake (or ended, or left the loop).
-    /// Returns whether the server may accept again.
-    pub(crate) fn handshake_settled(&mut self) -> bool {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        !self.paused && self.below_limit()
+    /// Whether the server may accept with `in_flight` of its sockets handshaking in the loop.
+    pub(crate) fn may_accept(&self, in_flight: usize) -> bool {
+        !self.paused && self.below_limit(in_flight)
     }
 }
