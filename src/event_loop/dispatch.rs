@@ -40,10 +40,15 @@ impl EventLoop {
         let polled = self.poll.poll(&mut self.events, timeout);
         self.shared.leave_sleep();
         if polled.is_ok() {
-            let ready: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
-            for token in ready {
+            // The ready tokens go to a list kept across rounds (slots run while they are
+            // dispatched, so `events` cannot be borrowed meanwhile); taken, so that a nested
+            // round (a command that runs one) finds its own.
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.extend(self.events.iter().map(|e| e.token()));
+            for token in ready.drain(..) {
                 self.dispatch(token);
             }
+            self.ready = ready;
         }
         // EINTR and other poll failures: the round simply ends; the caller's next round retries.
 
@@ -244,7 +249,8 @@ impl EventLoop {
             return false;
         };
         let more = entry.server.accept_for_loop(ACCEPT_BATCH, entry.handshaking);
-        let accepted = entry.server.take_accepted();
+        let mut accepted = std::mem::take(&mut self.accepted);
+        entry.server.take_accepted(&mut accepted);
         let want = entry.server.listening_fd().map(|(fd, serial)| Watch {
             fd,
             interest: mio::Interest::READABLE,
@@ -265,13 +271,14 @@ impl EventLoop {
             self.mark_server_dirty(id);
         }
         let busy = more || !accepted.is_empty();
-        for accepted in accepted {
+        for accepted in accepted.drain(..) {
             let socket_id = accepted
                 .id
                 .unwrap_or_else(|| SocketId(self.shared.next_id()));
             let handshaking = server_handshake_pending(&accepted.socket);
             self.insert_socket(socket_id, accepted.socket, Some(id), handshaking);
         }
+        self.accepted = accepted;
         busy
     }
 }

@@ -133,6 +133,10 @@ pub struct EventLoop {
     /// Timers started from this mark on belong to the next round.
     timer_mark: u64,
     deadlines: TimerHeap<(SocketId, Instant)>,
+    /// The ready tokens of the current round (kept to reuse its allocation).
+    ready: Vec<mio::Token>,
+    /// Sockets taken from a server in `service_server` (kept to reuse its allocation).
+    accepted: Vec<crate::server::Accepted>,
     round: u64,
     serviced: usize,
 }
@@ -186,6 +190,8 @@ impl EventLoop {
             timers: TimerHeap::default(),
             timer_mark: 0,
             deadlines: TimerHeap::default(),
+            ready: Vec::new(),
+            accepted: Vec::new(),
             round: 0,
             serviced: 0,
         })

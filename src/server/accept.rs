@@ -9,6 +9,7 @@ use std::os::fd::{IntoRawFd, RawFd};
 use crate::event_loop::with_current_socket;
 use crate::{OpenMode, SocketError, SocketState, SslSocket};
 
+use super::signals::ServerSignals;
 use super::{Accepted, SslServer};
 
 /// What one accepting pass did.
@@ -75,33 +76,17 @@ impl SslServer {
             }
             None => self.set_up(fd),
         }
-        let added: Vec<Accepted> = self
-            .pending
-            .drain(before.min(self.pending.len())..)
-            .collect();
+        // The sockets just queued, examined where they are (no list of their own per accept).
+        let signals = self.signals.clone();
+        let mut at = before.min(self.pending.len());
         let mut queued = 0;
-        for mut accepted in added {
-            let signals = self.signals.clone();
-            with_current_socket(accepted.id, || {
-                signals
-                    .new_connection
-                    .emit(|slot| slot(&mut accepted.socket));
-            });
-            if accepted.socket.state() == SocketState::UnconnectedState {
-                continue; // refused by a slot
+        while let Some(accepted) = self.pending.get_mut(at) {
+            if refused(accepted, &signals) {
+                self.pending.remove(at);
+            } else {
+                at += 1;
+                queued += 1;
             }
-            if accepted.socket.mode() == crate::SslMode::SslServerMode {
-                with_current_socket(accepted.id, || {
-                    signals
-                        .started_encryption_handshake
-                        .emit(|slot| slot(&mut accepted.socket));
-                });
-                if accepted.socket.state() == SocketState::UnconnectedState {
-                    continue;
-                }
-            }
-            self.pending.push_back(accepted);
-            queued += 1;
         }
         queued
     }
@@ -129,6 +114,26 @@ impl SslServer {
             .map(|s| crate::event_loop::SocketId(s.next_id()));
         self.pending.push_back(Accepted { socket, id });
     }
+}
+
+/// Runs `new_connection`, then for a server-mode socket `started_encryption_handshake`, for a
+/// socket just queued; returns true if a slot refused it (aborted the socket).
+fn refused(accepted: &mut Accepted, signals: &ServerSignals) -> bool {
+    let socket = &mut accepted.socket;
+    with_current_socket(accepted.id, || {
+        signals.new_connection.emit(|slot| slot(socket));
+    });
+    if socket.state() == SocketState::UnconnectedState {
+        return true;
+    }
+    if socket.mode() == crate::SslMode::SslServerMode {
+        with_current_socket(accepted.id, || {
+            signals
+                .started_encryption_handshake
+                .emit(|slot| slot(socket));
+        });
+    }
+    socket.state() == SocketState::UnconnectedState
 }
 
 /// accept(2) failures that concern one connection only, not the server (accept(2): "treat

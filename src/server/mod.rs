@@ -490,9 +490,9 @@ impl SslServer {
         self.accept_available(batch, in_flight).more
     }
 
-    /// Hands the accepted sockets to the loop.
-    pub(crate) fn take_accepted(&mut self) -> Vec<Accepted> {
-        self.pending.drain(..).collect()
+    /// Hands the accepted sockets to the loop (appended to `into`).
+    pub(crate) fn take_accepted(&mut self, into: &mut Vec<Accepted>) {
+        into.extend(self.pending.drain(..));
     }
 
     /// The event loop cannot watch the listening descriptor: an accept error, and a pause.
