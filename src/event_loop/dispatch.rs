@@ -68,7 +68,7 @@ impl EventLoop {
         let next = [
             until,
             self.timers.next_deadline(),
-            self.deadlines.next_deadline(),
+            self.deadlines.first().map(|(at, _)| *at),
         ]
         .into_iter()
         .flatten()
@@ -125,13 +125,14 @@ impl EventLoop {
             timer(self);
             busy = true;
         }
-        let mark = self.deadlines.mark();
-        while let Some((id, at)) = self.deadlines.pop_due(now, mark) {
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
             if let Some(entry) = self.sockets.get_mut(&id) {
-                if entry.deadline == Some(at) {
-                    entry.deadline = None;
-                    self.mark_dirty(id);
-                }
+                entry.deadline = None;
+                self.mark_dirty(id);
             }
         }
         busy
@@ -222,9 +223,12 @@ impl EventLoop {
         }
         let deadline = entry.socket.next_deadline();
         if deadline != entry.deadline {
+            if let Some(old) = entry.deadline {
+                self.deadlines.remove(&(old, id));
+            }
             entry.deadline = deadline;
             if let Some(at) = deadline {
-                self.deadlines.push(at, (id, at));
+                self.deadlines.insert((at, id));
             }
         }
         false
@@ -280,5 +284,68 @@ impl EventLoop {
         }
         self.accepted = accepted;
         busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, TcpStream};
+
+    use crate::engine::probe::self_signed;
+    use crate::{
+        EventLoop, PeerVerifyMode, SocketState, SslCertificate, SslConfiguration, SslKey,
+        SslServer, SslSocket,
+    };
+
+    const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn server() -> SslServer {
+        let (cert, key) = self_signed("event loop test").expect("self-signed certificate");
+        let mut config = SslConfiguration::default_configuration();
+        config.set_local_certificate(SslCertificate::from_x509(cert));
+        config.set_private_key(SslKey::from_private_pkey(key));
+        let mut server = SslServer::new();
+        server.set_ssl_configuration(config);
+        server.set_handshake_timeout(60_000);
+        assert!(server.listen(LOCALHOST, 0), "{}", server.error_string());
+        server
+    }
+
+    /// Handshakes that finish (or sockets that leave) take their deadline out of the loop at
+    /// once: nothing is left to wake the loop at the old deadline.
+    #[test]
+    fn settled_handshakes_leave_no_deadline_behind() {
+        let mut event_loop = EventLoop::new();
+        let server = server();
+        let port = server.server_port();
+        let server_id = event_loop.add_server(server);
+        let clients: Vec<_> = (0..5)
+            .map(|_| {
+                let mut client = SslSocket::new();
+                client.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+                client.connect_to_host_encrypted("127.0.0.1", port);
+                event_loop.add_socket(client)
+            })
+            .collect();
+        let all_encrypted = |lp: &mut EventLoop| {
+            let ids = lp.sockets_of(server_id);
+            ids.len() == clients.len()
+                && ids
+                    .iter()
+                    .chain(&clients)
+                    .all(|id| lp.socket(*id).is_some_and(SslSocket::is_encrypted))
+        };
+        assert!(event_loop.run_until(all_encrypted, 20_000), "handshakes");
+        assert_eq!(event_loop.deadlines.len(), 0, "nothing left to wake the loop");
+
+        // A connection that never sends a ClientHello keeps its deadline until it leaves.
+        let _silent = TcpStream::connect((LOCALHOST, port)).expect("connect");
+        let stalled = |lp: &mut EventLoop| lp.sockets_of(server_id).len() == clients.len() + 1;
+        assert!(event_loop.run_until(stalled, 20_000), "accepted");
+        assert_eq!(event_loop.deadlines.len(), 1);
+        let id = *event_loop.sockets_of(server_id).last().expect("the silent one");
+        let socket = event_loop.remove_socket(id).expect("in the loop");
+        assert_eq!(socket.state(), SocketState::ConnectedState);
+        assert_eq!(event_loop.deadlines.len(), 0);
     }
 }

@@ -9,7 +9,7 @@ mod registration;
 mod timers;
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ struct SocketEntry {
     handshaking: bool,
     /// Dropped by the loop once it is unconnected.
     auto_remove: bool,
-    /// The deadline queued in the loop's deadline heap.
+    /// The deadline queued in the loop's `deadlines`.
     deadline: Option<Instant>,
     /// The last round in which it was driven (for `process_events`' count).
     round: u64,
@@ -132,7 +132,10 @@ pub struct EventLoop {
     timers: TimerHeap<Command>,
     /// Timers started from this mark on belong to the next round.
     timer_mark: u64,
-    deadlines: TimerHeap<(SocketId, Instant)>,
+    /// Every socket's queued deadline (`SocketEntry::deadline`), earliest first: an entry is
+    /// removed as soon as its socket's deadline changes or the socket leaves, so the loop only
+    /// wakes for deadlines that still matter.
+    deadlines: BTreeSet<(Instant, SocketId)>,
     /// The ready tokens of the current round (kept to reuse its allocation).
     ready: Vec<mio::Token>,
     /// Sockets taken from a server in `service_server` (kept to reuse its allocation).
@@ -189,7 +192,7 @@ impl EventLoop {
             dirty_servers: Vec::new(),
             timers: TimerHeap::default(),
             timer_mark: 0,
-            deadlines: TimerHeap::default(),
+            deadlines: BTreeSet::new(),
             ready: Vec::new(),
             accepted: Vec::new(),
             round: 0,
@@ -263,6 +266,9 @@ impl EventLoop {
     /// [`LoopHandle::post`].
     pub fn remove_socket(&mut self, id: SocketId) -> Option<SslSocket> {
         let mut entry = self.sockets.remove(&id)?;
+        if let Some(at) = entry.deadline {
+            self.deadlines.remove(&(at, id));
+        }
         self.registrations.remove(
             self.poll.registry(),
             mio::Token(id.0 as usize),
