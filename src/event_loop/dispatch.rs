@@ -252,7 +252,9 @@ impl EventLoop {
         let Some(entry) = self.servers.get_mut(&id) else {
             return false;
         };
-        let more = entry.server.accept_for_loop(ACCEPT_BATCH, entry.handshaking);
+        let more = entry
+            .server
+            .accept_for_loop(ACCEPT_BATCH, entry.handshaking);
         let mut accepted = std::mem::take(&mut self.accepted);
         entry.server.take_accepted(&mut accepted);
         let want = entry.server.listening_fd().map(|(fd, serial)| Watch {
@@ -336,14 +338,21 @@ mod tests {
                     .all(|id| lp.socket(*id).is_some_and(SslSocket::is_encrypted))
         };
         assert!(event_loop.run_until(all_encrypted, 20_000), "handshakes");
-        assert_eq!(event_loop.deadlines.len(), 0, "nothing left to wake the loop");
+        assert_eq!(
+            event_loop.deadlines.len(),
+            0,
+            "nothing left to wake the loop"
+        );
 
         // A connection that never sends a ClientHello keeps its deadline until it leaves.
         let _silent = TcpStream::connect((LOCALHOST, port)).expect("connect");
         let stalled = |lp: &mut EventLoop| lp.sockets_of(server_id).len() == clients.len() + 1;
         assert!(event_loop.run_until(stalled, 20_000), "accepted");
         assert_eq!(event_loop.deadlines.len(), 1);
-        let id = *event_loop.sockets_of(server_id).last().expect("the silent one");
+        let id = *event_loop
+            .sockets_of(server_id)
+            .last()
+            .expect("the silent one");
         let socket = event_loop.remove_socket(id).expect("in the loop");
         assert_eq!(socket.state(), SocketState::ConnectedState);
         assert_eq!(event_loop.deadlines.len(), 0);

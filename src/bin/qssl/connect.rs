@@ -3,7 +3,7 @@
 //! `verification_report()`), the session, the peer's chain, and optionally a request.
 
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -14,6 +14,7 @@ use crate::output::{Events, Json};
 use crate::session::Snapshot;
 use crate::show::{printable, totals_json, totals_text};
 use crate::starttls::{Dialog, Starttls, Step};
+use crate::util::lock;
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -62,10 +63,6 @@ struct Shared {
     last_data: Option<Instant>,
     dialog: Option<Dialog>,
     starttls_error: Option<String>,
-}
-
-fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn run(args: &ConnectArgs, json: bool) -> Outcome {
@@ -329,7 +326,7 @@ impl Progress {
             _ => "waiting",
         };
         let line = format!("qssl: {what} ({})...", self.target);
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = lock(&self.last);
         if self.tty {
             err!("\r\x1b[K{line} {:.1} s", self.start.elapsed().as_secs_f64());
         } else if *last != line {
@@ -339,14 +336,7 @@ impl Progress {
     }
 
     fn clear(&self) {
-        if self.enabled
-            && self.tty
-            && !self
-                .last
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_empty()
-        {
+        if self.enabled && self.tty && !lock(&self.last).is_empty() {
             err!("\r\x1b[K");
         }
     }

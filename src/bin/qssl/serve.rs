@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use qsslsocket::{
@@ -15,6 +15,7 @@ use crate::mint;
 use crate::options::{TlsArgs, parse_verify, unescape};
 use crate::output::Json;
 use crate::show::{cert_json, cipher_json, dn, error_json, totals_json, totals_text};
+use crate::util::{echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -130,10 +131,7 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     event_loop.add_server(server);
     match args.max_connections {
         Some(max) => {
-            event_loop.run_until(
-                move |_| state.lock().unwrap_or_else(PoisonError::into_inner).ended >= max,
-                -1,
-            );
+            event_loop.run_until(move |_| lock(&state).ended >= max, -1);
         }
         None => event_loop.run(),
     }
@@ -154,14 +152,11 @@ fn accepted(
     reply: Option<Vec<u8>>,
 ) {
     let id = {
-        let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock(state);
         s.next_id += 1;
         s.next_id
     };
-    let peer = socket
-        .peer_address()
-        .map(|a| format!("{a}:{}", socket.peer_port()))
-        .unwrap_or_default();
+    let peer = peer_text(socket);
     printer.event(
         Json::obj()
             .with("event", "connection")
@@ -213,19 +208,17 @@ fn accepted(
         );
     });
     let c = conn.clone();
-    socket.on_ready_read(move |s| {
-        let data = s.read_all();
-        match &reply {
-            None => {
-                s.write(&data);
-            }
-            Some(text) => {
-                let mut conn = lock(&c);
-                if !conn.replied {
-                    conn.replied = true;
-                    s.write(text);
-                    s.disconnect_from_host();
-                }
+    socket.on_ready_read(move |s| match &reply {
+        None => {
+            echo(s);
+        }
+        Some(text) => {
+            s.read_all();
+            let mut conn = lock(&c);
+            if !conn.replied {
+                conn.replied = true;
+                s.write(text);
+                s.disconnect_from_host();
             }
         }
     });
@@ -272,10 +265,6 @@ fn accepted(
                 ),
             },
         );
-        state.lock().unwrap_or_else(PoisonError::into_inner).ended += 1;
+        lock(&state).ended += 1;
     });
-}
-
-fn lock(conn: &Mutex<Conn>) -> std::sync::MutexGuard<'_, Conn> {
-    conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
