@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use common::external::{PROC_TIMEOUT, Proc, openssl_binary};
 use common::interop::PemFiles;
 use common::peer::{Peer, acceptor, read_line, read_plain_line, tls_accept};
 use common::pki::pki;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use serde_json::Value;
 
 const QSSL: &str = env!("CARGO_BIN_EXE_qssl");
@@ -759,6 +760,66 @@ fn serve_against_openssl_s_client() {
         .find(|e| e["event"] == "encrypted")
         .expect("encrypted");
     assert_eq!(encrypted["protocol"], "TlsV1_3");
+}
+
+/// A client that sends and never reads: the echo stops reading once about 1 MiB waits to go
+/// back, the socket's read buffer fills, and TCP's flow control holds the client back; the
+/// server never holds much more than that (before, it read and queued all the client sent).
+#[test]
+fn serve_echo_holds_back_a_client_that_never_reads() {
+    const MIB: u64 = 1024 * 1024;
+    /// More than any loopback socket buffers can absorb.
+    const CAP: u64 = 96 * MIB;
+    let (mut server, port) = serve(&["--max-connections", "1"]);
+    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
+    connector.set_verify(SslVerifyMode::NONE);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(PROC_TIMEOUT))
+        .expect("read timeout");
+    // A write that makes no progress for this long: the server has stopped reading.
+    tcp.set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("write timeout");
+    let mut tls = connector
+        .build()
+        .connect("localhost", tcp)
+        .expect("handshake");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0u64;
+    let held_back = loop {
+        if sent >= CAP {
+            break false;
+        }
+        match tls.write(&chunk) {
+            Ok(n) => sent += n as u64,
+            Err(_) => break true,
+        }
+    };
+    // Gone with unread data: the server sees a reset and reports the connection closed.
+    drop(tls);
+    assert!(
+        server.wait_exit(PROC_TIMEOUT).success(),
+        "{}",
+        server.transcript()
+    );
+    let events = serve_events(&mut server);
+    let closed = events
+        .iter()
+        .find(|e| e["event"] == "closed")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    let totals = &closed["byte_totals"];
+    let read = totals["plaintext_read"].as_u64().expect("plaintext_read");
+    let written = totals["ciphertext_written"]
+        .as_u64()
+        .expect("ciphertext_written");
+    eprintln!("client sent {sent} bytes; server read {read}, sent back {written}");
+    assert!(
+        read.saturating_sub(written) < 4 * MIB,
+        "the server read {read} bytes and sent back only {written}: it queued the rest"
+    );
+    assert!(
+        held_back,
+        "the client wrote {sent} bytes without being held back"
+    );
 }
 
 #[test]

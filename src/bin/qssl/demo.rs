@@ -19,7 +19,7 @@ use crate::output::{Events, Json};
 use crate::session::Snapshot;
 use crate::show::{cert_json, cert_text, error_json, printable, totals_json, totals_text};
 use crate::trace::trace;
-use crate::util::{echo, lock, peer_text};
+use crate::util::{bound_echo, echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 /// `demo` takes no arguments (only the global `--json`).
@@ -203,6 +203,7 @@ fn serve_echo(server: &mut SslServer, events: &Events, shared: &Arc<Mutex<Shared
     server.on_new_connection(move |socket| {
         ev.signal("server", "new_connection", peer_text(socket));
         trace(socket, &ev, "server");
+        bound_echo(socket);
         let ev2 = ev.clone();
         socket.on_ready_read(move |s| {
             let echoed = echo(s);

@@ -15,7 +15,7 @@ use crate::mint;
 use crate::options::{TlsArgs, parse_verify, unescape};
 use crate::output::Json;
 use crate::show::{cert_json, cipher_json, dn, error_json, totals_json, totals_text};
-use crate::util::{echo, lock, peer_text};
+use crate::util::{bound_echo, echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -207,6 +207,9 @@ fn accepted(
             },
         );
     });
+    if reply.is_none() {
+        bound_echo(socket);
+    }
     let c = conn.clone();
     socket.on_ready_read(move |s| match &reply {
         None => {
