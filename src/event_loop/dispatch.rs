@@ -252,7 +252,7 @@ impl EventLoop {
         let Some(entry) = self.servers.get_mut(&id) else {
             return false;
         };
-        let more = entry
+        let accepting = entry
             .server
             .accept_for_loop(ACCEPT_BATCH, entry.handshaking);
         let mut accepted = std::mem::take(&mut self.accepted);
@@ -263,6 +263,7 @@ impl EventLoop {
             key: (serial, false, 0),
         });
         let token = Token(id.0 as usize);
+        let mut unwatchable = false;
         if let Err(e) =
             self.registrations
                 .update(self.poll.registry(), token, &mut entry.registered, want)
@@ -272,11 +273,14 @@ impl EventLoop {
             self.registrations
                 .remove(self.poll.registry(), token, &mut entry.registered);
             entry.server.fail_unwatchable(&e);
+            unwatchable = true;
         }
-        if more {
+        if accepting.more {
             self.mark_server_dirty(id);
         }
-        let busy = more || !accepted.is_empty();
+        // Also a connection dropped at set-up, or an accept error: the server's slots ran, and
+        // the caller may be waiting for what they did.
+        let busy = accepting.more || accepting.acted() || unwatchable || !accepted.is_empty();
         for accepted in accepted.drain(..) {
             let socket_id = accepted
                 .id

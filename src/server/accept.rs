@@ -14,13 +14,23 @@ use super::{Accepted, SslServer};
 
 /// What one accepting pass did.
 #[derive(Debug, Default)]
-pub(super) struct Accepting {
+pub(crate) struct Accepting {
+    /// Descriptors accepted, whatever became of them (queued, refused by a slot, or dropped
+    /// because the configuration cannot make a TLS server): slots may have run for each.
+    pub(crate) accepted: usize,
     /// Connections queued (set up and not refused).
-    pub(super) queued: usize,
-    /// It stopped at an accept error.
-    pub(super) failed: bool,
+    pub(crate) queued: usize,
+    /// It stopped at an accept error (`accept_error` was emitted).
+    pub(crate) failed: bool,
     /// It stopped at the batch size: more connections may be waiting.
-    pub(super) more: bool,
+    pub(crate) more: bool,
+}
+
+impl Accepting {
+    /// Whether the pass did anything an application may be waiting for (slots ran).
+    pub(crate) fn acted(&self) -> bool {
+        self.accepted > 0 || self.failed
+    }
 }
 
 impl SslServer {
@@ -40,7 +50,10 @@ impl SslServer {
             }
             attempts += 1;
             match listener.accept() {
-                Ok((socket, _)) => result.queued += self.incoming_connection(socket.into_raw_fd()),
+                Ok((socket, _)) => {
+                    result.accepted += 1;
+                    result.queued += self.incoming_connection(socket.into_raw_fd());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => {

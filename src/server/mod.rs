@@ -481,13 +481,13 @@ impl SslServer {
     }
 
     /// Accepts up to `batch` connections if accepting is allowed, counting `in_flight` (the
-    /// loop's sockets of this server still handshaking) toward the pending limit. Returns true
-    /// if it stopped at `batch`, i.e. more may be waiting.
-    pub(crate) fn accept_for_loop(&mut self, batch: usize, in_flight: usize) -> bool {
+    /// loop's sockets of this server still handshaking) toward the pending limit. Says what it
+    /// did; `more` when it stopped at `batch`, i.e. more may be waiting.
+    pub(crate) fn accept_for_loop(&mut self, batch: usize, in_flight: usize) -> accept::Accepting {
         if self.paused || self.listener.is_none() {
-            return false;
+            return accept::Accepting::default();
         }
-        self.accept_available(batch, in_flight).more
+        self.accept_available(batch, in_flight)
     }
 
     /// Hands the accepted sockets to the loop (appended to `into`).
