@@ -268,6 +268,38 @@ fn missing_files_and_bad_keys_are_named() {
     );
 }
 
+/// A certificate and a key that do not match: `serve` says so before listening and exits with
+/// status 2 (it used to listen and drop every client without a word, never reaching
+/// --max-connections).
+#[test]
+fn serve_refuses_a_key_that_does_not_match_the_certificate() {
+    let pems = PemFiles::new();
+    let dir = tempfile::tempdir().unwrap();
+    let other_key = dir.path().join("other.key");
+    let key = openssl::rsa::Rsa::generate(2048).expect("RSA key");
+    std::fs::write(&other_key, key.private_key_to_pem().unwrap()).unwrap();
+    let run = qssl(&[
+        "serve",
+        "--port",
+        "0",
+        "--cert",
+        path(&pems.server_chain),
+        "--key",
+        path(&other_key),
+        "--max-connections",
+        "1",
+    ]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("this configuration cannot make a TLS server: SslInvalidUserDataError"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("key values mismatch"), "{}", run.stderr);
+    assert!(!run.stdout.contains("listening"), "{}", run.stdout);
+}
+
 #[test]
 fn bad_passphrase_and_missing_passphrase_are_explained() {
     let dir = tempfile::tempdir().unwrap();

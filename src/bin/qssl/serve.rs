@@ -1,14 +1,21 @@
 //! `qssl serve`: an echo (or fixed-reply) TLS server, an `SslServer` in an `EventLoop`,
 //! reporting each connection's handshake as it happens. With `--json`, one JSON object per line
-//! (`listening`, `connection`, `ssl_errors`, `encrypted`, `closed`).
+//! (`listening`, `connection`, `ssl_errors`, `encrypted`, `closed`, and `dropped` for a connection
+//! the server could not set up).
+//!
+//! The configuration is tried before listening (a server handshake started on a throw-away
+//! loopback connection), so a certificate and key that do not match, say, stop `serve` at once
+//! with the library's reason instead of failing every client.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
+use std::os::fd::IntoRawFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use qsslsocket::{
-    EventLoop, PeerVerifyMode, SocketError, SocketState, SslConfiguration, SslServer, SslSocket,
+    EventLoop, OpenMode, PeerVerifyMode, SocketError, SocketState, SslConfiguration, SslServer,
+    SslSocket,
 };
 
 use crate::mint;
@@ -42,7 +49,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
 
-    /// Exit after this many connections have ended.
+    /// Exit after this many connections have ended (closed, failed, or dropped at set-up).
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
 
@@ -88,6 +95,11 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     if let Some(mode) = args.verify_client {
         config.set_peer_verify_mode(mode);
     }
+    if let Some(problem) = server_problem(&config) {
+        return Err(Failure::input(format!(
+            "this configuration cannot make a TLS server: {problem}"
+        )));
+    }
     let certificate = config.local_certificate();
     if let Some(path) = &args.write_cert {
         std::fs::write(path, certificate.to_pem())
@@ -102,6 +114,34 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     server.set_handshake_timeout(args.handshake_timeout);
     let st = state.clone();
     server.on_new_connection(move |socket| accepted(socket, printer, &st, reply.clone()));
+    let st = state.clone();
+    server.on_error_occurred(move |socket, error| {
+        // Errors of connections in the loop show in their `closed` line. One that never joined
+        // the loop (no id) is a connection the server could not set up and dropped: this is the
+        // only place it shows, and it ends like a closed one.
+        if EventLoop::current_socket_id().is_some() {
+            return;
+        }
+        let peer = peer_text(socket);
+        printer.event(
+            Json::obj()
+                .with("event", "dropped")
+                .with("peer", peer.as_str())
+                .with(
+                    "error",
+                    Json::obj()
+                        .with("socket_error", error.name())
+                        .with("text", socket.error_string()),
+                ),
+            || {
+                format!(
+                    "connection from {peer} dropped: {error}: {}",
+                    socket.error_string()
+                )
+            },
+        );
+        lock(&st).ended += 1;
+    });
     if !server.listen(args.listen, args.port) {
         return Err(Failure::failed(format!(
             "cannot listen on {}:{}: {}",
@@ -136,6 +176,31 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
         None => event_loop.run(),
     }
     Ok(None)
+}
+
+/// Why `config` cannot make a TLS server (certificate and key that do not match, a protocol or
+/// cipher list OpenSSL refuses), as the socket reports it; `None` if it can, or if no loopback
+/// connection can be made to find out (then each connection reports it). Starts a server
+/// handshake on a throw-away loopback connection: that builds the TLS context the server's
+/// connections use, exactly as `SslServer` does for each client.
+fn server_problem(config: &SslConfiguration) -> Option<String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
+    let _client = TcpStream::connect(listener.local_addr().ok()?).ok()?;
+    let (accepted, _) = listener.accept().ok()?;
+    let mut socket = SslSocket::new();
+    socket.set_ssl_configuration(config.clone());
+    if !socket.set_socket_descriptor(
+        accepted.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite,
+    ) {
+        return None;
+    }
+    socket.start_server_encryption();
+    let problem = (socket.error() != SocketError::UnknownSocketError)
+        .then(|| format!("{}: {}", socket.error(), socket.error_string()));
+    socket.abort();
+    problem
 }
 
 /// Per connection: what its slots share.
