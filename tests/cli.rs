@@ -538,7 +538,7 @@ fn demo_shows_the_self_signed_error_then_ignores_exactly_it_and_echoes() {
 fn connect_and_serve_talk_and_report_the_handshake() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("server.pem");
-    let (mut server, port) = serve(&["--max-connections", "3", "--write-cert", path(&cert)]);
+    let (mut server, port) = serve(&["--max-connections", "4", "--write-cert", path(&cert)]);
     let target = format!("127.0.0.1:{port}");
 
     // Not trusted: Qt's error, with depth and subject.
@@ -576,9 +576,22 @@ fn connect_and_serve_talk_and_report_the_handshake() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["encrypted"], true);
     assert_eq!(v["verification"]["trusted"], true);
-    assert_eq!(v["verification"]["trust_anchor_source"], "Added");
+    assert_eq!(
+        v["verification"]["trust_anchor_source"],
+        format!("File({cert:?})")
+    );
     assert_eq!(v["received"], "ping\\n");
     assert_eq!(v["byte_totals"]["plaintext_written"], 5);
+
+    // Trusted through a --ca directory: the anchor's file is named.
+    let v = qssl(&["connect", &target, "--ca", path(dir.path()), "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(v["verification"]["trusted"], true);
+    assert_eq!(
+        v["verification"]["trust_anchor_source"],
+        format!("File({cert:?})")
+    );
 
     // Ignoring exactly that kind.
     let v = qssl(&[
@@ -604,12 +617,12 @@ fn connect_and_serve_talk_and_report_the_handshake() {
     );
     let events = serve_events(&mut server);
     let closed: Vec<&Value> = events.iter().filter(|e| e["event"] == "closed").collect();
-    assert_eq!(closed.len(), 3, "{events:?}");
+    assert_eq!(closed.len(), 4, "{events:?}");
     assert_eq!(closed[0]["handshake_ok"], false);
     assert_eq!(closed[1]["handshake_ok"], true);
     assert_eq!(closed[1]["byte_totals"]["plaintext_read"], 5);
     let encrypted = events.iter().filter(|e| e["event"] == "encrypted").count();
-    assert_eq!(encrypted, 2);
+    assert_eq!(encrypted, 3);
 }
 
 #[test]

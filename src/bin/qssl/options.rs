@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use qsslsocket::{
-    CipherAvailability, CipherReport, PeerVerifyMode, SocketError, SslCipher, SslConfiguration,
-    SslErrorKind, SslProtocol, SslSocket,
+    CipherAvailability, CipherReport, PeerVerifyMode, SocketError, SslCertificate, SslCipher,
+    SslConfiguration, SslErrorKind, SslProtocol, SslSocket,
 };
 
 /// The protocol versions, oldest first, as `probe` and `--version` list them.
@@ -33,8 +33,8 @@ pub(crate) struct TlsArgs {
     #[arg(long, value_name = "STRING")]
     pub(crate) ciphers: Option<String>,
 
-    /// Trusted CA certificates: a PEM/DER file, or a directory of them. Repeatable. Replaces the
-    /// system CA store.
+    /// Trusted CA certificates: a PEM/DER file, or a directory whose files hold PEM certificates
+    /// (hidden files and subdirectories are skipped). Repeatable. Replaces the system CA store.
     #[arg(long, value_name = "FILE|DIR")]
     pub(crate) ca: Vec<PathBuf>,
 
@@ -65,11 +65,19 @@ impl TlsArgs {
             config.set_ciphers_str(ciphers);
         }
         if !self.ca.is_empty() {
-            let mut all = Vec::new();
+            // An explicit list, empty to start with: the system CAs no longer count.
+            config.set_ca_certificates(Vec::new());
             for path in &self.ca {
-                all.extend(crate::files::load_ca(path)?);
+                crate::files::add_ca(config, path)?;
             }
-            config.set_ca_certificates(all);
+            // The same certificate from several files (a hashed link and its target) once.
+            let mut unique: Vec<SslCertificate> = Vec::new();
+            for cert in config.ca_certificates() {
+                if !unique.contains(&cert) {
+                    unique.push(cert);
+                }
+            }
+            config.set_ca_certificates(unique);
         }
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             let chain = crate::files::load_certificates(cert)?;
