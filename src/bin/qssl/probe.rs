@@ -10,7 +10,7 @@ use clap::Args;
 use qsslsocket::{CipherTokenKind, PeerVerifyMode, SocketError, SslCipher, SslProtocol, SslSocket};
 
 use crate::options::{
-    VERSIONS, check_cipher_names, parse_target, protocol_label, protocol_problem,
+    CipherCheck, VERSIONS, check_cipher_string, parse_target, protocol_label, protocol_problem,
 };
 use crate::output::Json;
 use crate::rawhello;
@@ -51,7 +51,7 @@ struct Unreachable(String);
 pub(crate) fn run(args: &ProbeArgs, json: bool) -> Outcome {
     let (host, port) = parse_target(&args.target)?;
     let report = match &args.ciphers {
-        Some(ciphers) => Some(check_cipher_names(ciphers)?),
+        Some(ciphers) => Some(check_cipher_string(ciphers, CipherCheck::KnownNames)?),
         None => None,
     };
     let addresses: Vec<SocketAddr> = (host.as_str(), port)
