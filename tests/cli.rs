@@ -180,6 +180,13 @@ fn wrong_arguments_are_refused_with_usage_and_status_2() {
         &["serve", "--listen", "not-an-address"],
         &["ciphers", "--default", "AES128-SHA"],
         &["probe"],
+        // Timeouts: probe and connect need at least 1 ms (a 0 ms probe used to report the
+        // peer unreachable), none may overflow Qt's int msecs, serve's may not be negative.
+        &["probe", "127.0.0.1:443", "--timeout", "0"],
+        &["probe", "127.0.0.1:443", "--timeout", "2147483648"],
+        &["connect", "127.0.0.1:443", "--timeout", "0"],
+        &["connect", "127.0.0.1:443", "--wait-reply", "-1"],
+        &["serve", "--handshake-timeout", "-1"],
     ] {
         let run = qssl(args);
         assert_eq!(run.code, 2, "qssl {args:?}: {}{}", run.stdout, run.stderr);
@@ -197,6 +204,9 @@ fn wrong_arguments_are_refused_with_usage_and_status_2() {
     );
     let run = qssl(&["connect", "127.0.0.1:443", "--protocol", "tls9"]);
     assert!(run.stderr.contains("tls1.2"), "{}", run.stderr);
+    let run = qssl(&["probe", "127.0.0.1:443", "--timeout", "0"]);
+    assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+    assert!(!run.stderr.contains("cannot reach"), "{}", run.stderr);
 }
 
 #[test]

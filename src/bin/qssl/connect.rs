@@ -47,12 +47,15 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_name = "TEXT")]
     send: Option<String>,
 
-    /// Give up after this many milliseconds (connection and handshake).
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    /// Give up after this many milliseconds (connection and handshake; 1 or more).
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
     timeout: u64,
 
-    /// After --send: stop reading once the peer has been quiet this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    /// After --send: stop reading once the peer has been quiet this many milliseconds (0: do
+    /// not wait for a reply).
+    #[arg(long, value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     wait_reply: u64,
 }
 

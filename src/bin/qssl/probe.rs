@@ -34,8 +34,9 @@ pub(crate) struct ProbeArgs {
     #[arg(long)]
     no_ciphers: bool,
 
-    /// Bound for each attempt, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    /// Bound for each attempt, in milliseconds (1 or more).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
     timeout: u64,
 }
 

@@ -57,8 +57,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     write_cert: Option<PathBuf>,
 
-    /// Drop clients that have not finished the handshake after this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    /// Drop clients that have not finished the handshake after this many milliseconds (0: never).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(i32).range(0..))]
     handshake_timeout: i32,
 }
 
