@@ -2,7 +2,6 @@
 //! server-level signals, and accept errors.
 
 mod common;
-mod server_support;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv6Addr, TcpStream};
@@ -11,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::pki::pki;
+use common::server::*;
 use openssl::ssl::{SslConnector, SslMethod};
 use qsslsocket::*;
-use server_support::*;
 
 #[test]
 fn listens_on_ipv6_loopback() {
