@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use openssl::ssl::{SslConnector, SslMethod, SslStream};
 use qsslsocket::*;
 
+use crate::common::bytes::XorShift64;
 use crate::common::pki::pki;
 
 pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -144,17 +145,7 @@ impl Drop for ServerThread {
 pub fn payload(i: usize, len: usize) -> Vec<u8> {
     const OFFSETS: usize = 4096;
     static STREAM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let stream = STREAM.get_or_init(|| {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..(1 << 20) + OFFSETS)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    });
+    let stream = STREAM.get_or_init(|| XorShift64::new(0x5eed).bytes((1 << 20) + OFFSETS));
     let start = i.wrapping_mul(1031) % OFFSETS;
     stream[start..start + len].to_vec()
 }
