@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use common::external::{PROC_TIMEOUT, Proc, openssl_binary};
 use common::interop::PemFiles;
 use common::peer::{Peer, acceptor, read_line, read_plain_line, tls_accept};
 use common::pki::pki;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use serde_json::Value;
 
 const QSSL: &str = env!("CARGO_BIN_EXE_qssl");
@@ -179,6 +180,13 @@ fn wrong_arguments_are_refused_with_usage_and_status_2() {
         &["serve", "--listen", "not-an-address"],
         &["ciphers", "--default", "AES128-SHA"],
         &["probe"],
+        // Timeouts: probe and connect need at least 1 ms (a 0 ms probe used to report the
+        // peer unreachable), none may overflow Qt's int msecs, serve's may not be negative.
+        &["probe", "127.0.0.1:443", "--timeout", "0"],
+        &["probe", "127.0.0.1:443", "--timeout", "2147483648"],
+        &["connect", "127.0.0.1:443", "--timeout", "0"],
+        &["connect", "127.0.0.1:443", "--wait-reply", "-1"],
+        &["serve", "--handshake-timeout", "-1"],
     ] {
         let run = qssl(args);
         assert_eq!(run.code, 2, "qssl {args:?}: {}{}", run.stdout, run.stderr);
@@ -196,6 +204,9 @@ fn wrong_arguments_are_refused_with_usage_and_status_2() {
     );
     let run = qssl(&["connect", "127.0.0.1:443", "--protocol", "tls9"]);
     assert!(run.stderr.contains("tls1.2"), "{}", run.stderr);
+    let run = qssl(&["probe", "127.0.0.1:443", "--timeout", "0"]);
+    assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+    assert!(!run.stderr.contains("cannot reach"), "{}", run.stderr);
 }
 
 #[test]
@@ -265,6 +276,38 @@ fn missing_files_and_bad_keys_are_named() {
         "{}",
         run.stderr
     );
+}
+
+/// A certificate and a key that do not match: `serve` says so before listening and exits with
+/// status 2 (it used to listen and drop every client without a word, never reaching
+/// --max-connections).
+#[test]
+fn serve_refuses_a_key_that_does_not_match_the_certificate() {
+    let pems = PemFiles::new();
+    let dir = tempfile::tempdir().unwrap();
+    let other_key = dir.path().join("other.key");
+    let key = openssl::rsa::Rsa::generate(2048).expect("RSA key");
+    std::fs::write(&other_key, key.private_key_to_pem().unwrap()).unwrap();
+    let run = qssl(&[
+        "serve",
+        "--port",
+        "0",
+        "--cert",
+        path(&pems.server_chain),
+        "--key",
+        path(&other_key),
+        "--max-connections",
+        "1",
+    ]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("this configuration cannot make a TLS server: SslInvalidUserDataError"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("key values mismatch"), "{}", run.stderr);
+    assert!(!run.stdout.contains("listening"), "{}", run.stdout);
 }
 
 #[test]
@@ -505,7 +548,7 @@ fn demo_shows_the_self_signed_error_then_ignores_exactly_it_and_echoes() {
 fn connect_and_serve_talk_and_report_the_handshake() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("server.pem");
-    let (mut server, port) = serve(&["--max-connections", "3", "--write-cert", path(&cert)]);
+    let (mut server, port) = serve(&["--max-connections", "4", "--write-cert", path(&cert)]);
     let target = format!("127.0.0.1:{port}");
 
     // Not trusted: Qt's error, with depth and subject.
@@ -543,9 +586,22 @@ fn connect_and_serve_talk_and_report_the_handshake() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["encrypted"], true);
     assert_eq!(v["verification"]["trusted"], true);
-    assert_eq!(v["verification"]["trust_anchor_source"], "Added");
+    assert_eq!(
+        v["verification"]["trust_anchor_source"],
+        format!("File({cert:?})")
+    );
     assert_eq!(v["received"], "ping\\n");
     assert_eq!(v["byte_totals"]["plaintext_written"], 5);
+
+    // Trusted through a --ca directory: the anchor's file is named.
+    let v = qssl(&["connect", &target, "--ca", path(dir.path()), "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(v["verification"]["trusted"], true);
+    assert_eq!(
+        v["verification"]["trust_anchor_source"],
+        format!("File({cert:?})")
+    );
 
     // Ignoring exactly that kind.
     let v = qssl(&[
@@ -571,12 +627,12 @@ fn connect_and_serve_talk_and_report_the_handshake() {
     );
     let events = serve_events(&mut server);
     let closed: Vec<&Value> = events.iter().filter(|e| e["event"] == "closed").collect();
-    assert_eq!(closed.len(), 3, "{events:?}");
+    assert_eq!(closed.len(), 4, "{events:?}");
     assert_eq!(closed[0]["handshake_ok"], false);
     assert_eq!(closed[1]["handshake_ok"], true);
     assert_eq!(closed[1]["byte_totals"]["plaintext_read"], 5);
     let encrypted = events.iter().filter(|e| e["event"] == "encrypted").count();
-    assert_eq!(encrypted, 2);
+    assert_eq!(encrypted, 3);
 }
 
 #[test]
@@ -759,6 +815,66 @@ fn serve_against_openssl_s_client() {
         .find(|e| e["event"] == "encrypted")
         .expect("encrypted");
     assert_eq!(encrypted["protocol"], "TlsV1_3");
+}
+
+/// A client that sends and never reads: the echo stops reading once about 1 MiB waits to go
+/// back, the socket's read buffer fills, and TCP's flow control holds the client back; the
+/// server never holds much more than that (before, it read and queued all the client sent).
+#[test]
+fn serve_echo_holds_back_a_client_that_never_reads() {
+    const MIB: u64 = 1024 * 1024;
+    /// More than any loopback socket buffers can absorb.
+    const CAP: u64 = 96 * MIB;
+    let (mut server, port) = serve(&["--max-connections", "1"]);
+    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
+    connector.set_verify(SslVerifyMode::NONE);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(PROC_TIMEOUT))
+        .expect("read timeout");
+    // A write that makes no progress for this long: the server has stopped reading.
+    tcp.set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("write timeout");
+    let mut tls = connector
+        .build()
+        .connect("localhost", tcp)
+        .expect("handshake");
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0u64;
+    let held_back = loop {
+        if sent >= CAP {
+            break false;
+        }
+        match tls.write(&chunk) {
+            Ok(n) => sent += n as u64,
+            Err(_) => break true,
+        }
+    };
+    // Gone with unread data: the server sees a reset and reports the connection closed.
+    drop(tls);
+    assert!(
+        server.wait_exit(PROC_TIMEOUT).success(),
+        "{}",
+        server.transcript()
+    );
+    let events = serve_events(&mut server);
+    let closed = events
+        .iter()
+        .find(|e| e["event"] == "closed")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    let totals = &closed["byte_totals"];
+    let read = totals["plaintext_read"].as_u64().expect("plaintext_read");
+    let written = totals["ciphertext_written"]
+        .as_u64()
+        .expect("ciphertext_written");
+    eprintln!("client sent {sent} bytes; server read {read}, sent back {written}");
+    assert!(
+        read.saturating_sub(written) < 4 * MIB,
+        "the server read {read} bytes and sent back only {written}: it queued the rest"
+    );
+    assert!(
+        held_back,
+        "the client wrote {sent} bytes without being held back"
+    );
 }
 
 #[test]

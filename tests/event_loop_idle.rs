@@ -5,65 +5,13 @@
 mod common;
 
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::pki::pki;
+use common::server::{LOCALHOST, client, echo_server_with, process_cpu, thread_cpu};
 use qsslsocket::*;
-
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-fn server_config() -> SslConfiguration {
-    let p = pki();
-    let mut config = SslConfiguration::default_configuration();
-    config.set_local_certificate_chain(p.server_chain());
-    config.set_private_key(p.leaf.ssl_key());
-    config
-}
-
-fn client(host: &str, port: u16) -> SslSocket {
-    let mut socket = SslSocket::new();
-    socket.set_ca_certificates(vec![pki().root.certificate()]);
-    socket.connect_to_host_encrypted(host, port);
-    socket
-}
-
-/// An echo server (every accepted socket writes back what it reads).
-fn echo_server_with(configure: impl FnOnce(&mut SslServer)) -> SslServer {
-    let mut server = SslServer::new();
-    configure(&mut server);
-    server.set_ssl_configuration(server_config());
-    server.on_new_connection(|socket| {
-        socket.on_ready_read(|s| {
-            let data = s.read_all();
-            s.write(&data);
-        });
-    });
-    assert!(server.listen(LOCALHOST, 0), "{}", server.error_string());
-    server
-}
-
-/// This thread's CPU time so far (scheduler run time, `/proc/thread-self/schedstat`).
-fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
-    let ns: u64 = stat
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .expect("run time");
-    Duration::from_nanos(ns)
-}
-
-/// This process's CPU time so far (user + system, `/proc/self/stat`, clock ticks of 10 ms).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
-    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
-}
 
 /// The soft limit on open descriptors (`/proc/self/limits`).
 fn descriptor_limit() -> u64 {

@@ -417,16 +417,10 @@ fn the_capability_query_matches_this_build() {
 
 /// Qt's errorString in reference trace i5 (client AnyProtocol vs the SSLv3-only tlslite server).
 fn qt_i5_error() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/qt-reference-traces.jsonl"
-    );
-    let data = std::fs::read_to_string(path).expect("reference traces");
-    data.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|t| t["scenario"] == "i5_anyprotocol_vs_sslv3_server")
-        .and_then(|t| t["final"]["errorString"].as_str().map(str::to_owned))
+    common::recorder::qt_trace("i5_anyprotocol_vs_sslv3_server")["final"]["errorString"]
+        .as_str()
         .expect("trace i5 with final.errorString")
+        .to_owned()
 }
 
 fn sslv3_server(pems: &PemFiles, connections: &str) -> (Proc, u16) {

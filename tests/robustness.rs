@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use common::bytes::{Digest, XorShift64, len_and_sha, random_bytes};
 use common::external::Proc;
 use common::interop::{
-    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, listener, python_peer,
-    python_server, trusting_client, wait_unconnected,
+    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, encrypted_client,
+    listener, python_peer, python_server, trusting_client, wait_unconnected,
 };
 use common::peer::{Peer, acceptor};
 use common::pki::pki;
@@ -47,13 +47,6 @@ fn source(pems: &PemFiles, count: usize, end: &str) -> (Proc, u16) {
         "--end",
         end,
     ])
-}
-
-fn encrypted_client(port: u16) -> SslSocket {
-    let mut s = trusting_client();
-    s.connect_to_host_encrypted("127.0.0.1", port);
-    assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
-    s
 }
 
 /// Reads with `io::Read` until it returns `Ok(0)` or an error; returns the data and the end.

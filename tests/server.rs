@@ -2,7 +2,6 @@
 //! server-level signals, and accept errors.
 
 mod common;
-mod server_support;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv6Addr, TcpStream};
@@ -11,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::pki::pki;
+use common::server::*;
 use openssl::ssl::{SslConnector, SslMethod};
 use qsslsocket::*;
-use server_support::*;
 
 #[test]
 fn listens_on_ipv6_loopback() {
@@ -400,6 +399,54 @@ fn a_server_without_a_key_drops_connections_with_a_clear_error() {
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].1, SocketError::SslInvalidUserDataError);
     eprintln!("{}", log[0].2);
+    assert!(time_until_closed(tcp, Duration::from_secs(5)).is_some());
+}
+
+/// In an event loop, a connection the server cannot set up never joins the loop: it shows only
+/// in the server's `on_error_occurred`, where `EventLoop::current_socket_id()` is `None` (what
+/// `qssl serve` relies on to report and count it).
+#[test]
+fn in_a_loop_a_connection_that_cannot_be_set_up_shows_only_in_error_occurred() {
+    let mut config = server_config();
+    config.set_private_key(SslKey::default());
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(config);
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    server.on_error_occurred(move |s, e| {
+        sink.lock()
+            .unwrap()
+            .push((e, EventLoop::current_socket_id(), s.error_string()));
+    });
+    let new_connections = Arc::new(AtomicUsize::new(0));
+    let count = new_connections.clone();
+    server.on_new_connection(move |_| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    assert!(server.listen(LOCALHOST, 0));
+    let port = server.port_for_test();
+    let mut event_loop = EventLoop::new();
+    let server_id = event_loop.add_server(server);
+    let tcp = TcpStream::connect((LOCALHOST, port)).unwrap();
+    // The round that ran the slot does not then sleep until the time limit: a dropped
+    // connection is work the caller may be waiting for.
+    let seen = errors.clone();
+    let start = Instant::now();
+    assert!(
+        event_loop.run_until(move |_| !seen.lock().unwrap().is_empty(), 20_000),
+        "no error reported"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "run_until saw the error only after {:?}",
+        start.elapsed()
+    );
+    let errors = errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, SocketError::SslInvalidUserDataError);
+    assert_eq!(errors[0].1, None, "not a socket of the loop");
+    assert_eq!(new_connections.load(Ordering::Relaxed), 0);
+    assert!(event_loop.sockets_of(server_id).is_empty());
     assert!(time_until_closed(tcp, Duration::from_secs(5)).is_some());
 }
 

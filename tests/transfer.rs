@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use common::bytes::{Digest, len_and_sha, random_bytes};
 use common::external::Proc;
 use common::interop::{
-    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, listener, python_peer,
-    python_server, trusting_client, wait_unconnected,
+    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, encrypted_client,
+    listener, python_peer, python_server, trusting_client, wait_unconnected,
 };
 use qsslsocket::*;
 
@@ -35,14 +35,6 @@ fn py_server(pems: &PemFiles, extra: &[&str]) -> (Proc, u16) {
     ];
     args.extend_from_slice(extra);
     python_server(&args)
-}
-
-/// A connected, encrypted crate client.
-fn encrypted_client(port: u16) -> SslSocket {
-    let mut s = trusting_client();
-    s.connect_to_host_encrypted("127.0.0.1", port);
-    assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
-    s
 }
 
 /// Sums of `bytes_written` and `encrypted_bytes_written`, and the number of emissions.

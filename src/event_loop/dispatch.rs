@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use crate::SocketState;
+use crate::server::server_handshake_pending;
 
 use super::registration::Watch;
 use super::{EventLoop, ServerId, SocketId, WAKER, with_current_socket};
@@ -39,10 +40,15 @@ impl EventLoop {
         let polled = self.poll.poll(&mut self.events, timeout);
         self.shared.leave_sleep();
         if polled.is_ok() {
-            let ready: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
-            for token in ready {
+            // The ready tokens go to a list kept across rounds (slots run while they are
+            // dispatched, so `events` cannot be borrowed meanwhile); taken, so that a nested
+            // round (a command that runs one) finds its own.
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.extend(self.events.iter().map(|e| e.token()));
+            for token in ready.drain(..) {
                 self.dispatch(token);
             }
+            self.ready = ready;
         }
         // EINTR and other poll failures: the round simply ends; the caller's next round retries.
 
@@ -62,7 +68,7 @@ impl EventLoop {
         let next = [
             until,
             self.timers.next_deadline(),
-            self.deadlines.next_deadline(),
+            self.deadlines.first().map(|(at, _)| *at),
         ]
         .into_iter()
         .flatten()
@@ -119,13 +125,14 @@ impl EventLoop {
             timer(self);
             busy = true;
         }
-        let mark = self.deadlines.mark();
-        while let Some((id, at)) = self.deadlines.pop_due(now, mark) {
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
             if let Some(entry) = self.sockets.get_mut(&id) {
-                if entry.deadline == Some(at) {
-                    entry.deadline = None;
-                    self.mark_dirty(id);
-                }
+                entry.deadline = None;
+                self.mark_dirty(id);
             }
         }
         busy
@@ -181,9 +188,7 @@ impl EventLoop {
             return false;
         };
         let state = entry.socket.state();
-        if entry.handshaking
-            && (entry.socket.is_encrypted() || state == SocketState::UnconnectedState)
-        {
+        if entry.handshaking && !server_handshake_pending(&entry.socket) {
             entry.handshaking = false;
             let server = entry.server;
             self.settle_handshake(server);
@@ -218,9 +223,12 @@ impl EventLoop {
         }
         let deadline = entry.socket.next_deadline();
         if deadline != entry.deadline {
+            if let Some(old) = entry.deadline {
+                self.deadlines.remove(&(old, id));
+            }
             entry.deadline = deadline;
             if let Some(at) = deadline {
-                self.deadlines.push(at, (id, at));
+                self.deadlines.insert((at, id));
             }
         }
         false
@@ -231,7 +239,8 @@ impl EventLoop {
     pub(super) fn settle_handshake(&mut self, server: Option<ServerId>) {
         let Some(sid) = server else { return };
         if let Some(entry) = self.servers.get_mut(&sid) {
-            if entry.server.handshake_settled() {
+            entry.handshaking = entry.handshaking.saturating_sub(1);
+            if entry.server.may_accept(entry.handshaking) {
                 self.mark_server_dirty(sid);
             }
         }
@@ -243,14 +252,18 @@ impl EventLoop {
         let Some(entry) = self.servers.get_mut(&id) else {
             return false;
         };
-        let more = entry.server.accept_for_loop(ACCEPT_BATCH);
-        let accepted = entry.server.take_accepted();
+        let accepting = entry
+            .server
+            .accept_for_loop(ACCEPT_BATCH, entry.handshaking);
+        let mut accepted = std::mem::take(&mut self.accepted);
+        entry.server.take_accepted(&mut accepted);
         let want = entry.server.listening_fd().map(|(fd, serial)| Watch {
             fd,
             interest: mio::Interest::READABLE,
             key: (serial, false, 0),
         });
         let token = Token(id.0 as usize);
+        let mut unwatchable = false;
         if let Err(e) =
             self.registrations
                 .update(self.poll.registry(), token, &mut entry.registered, want)
@@ -260,17 +273,92 @@ impl EventLoop {
             self.registrations
                 .remove(self.poll.registry(), token, &mut entry.registered);
             entry.server.fail_unwatchable(&e);
+            unwatchable = true;
         }
-        if more {
+        if accepting.more {
             self.mark_server_dirty(id);
         }
-        let busy = more || !accepted.is_empty();
-        for (accepted, handshaking) in accepted {
+        // Also a connection dropped at set-up, or an accept error: the server's slots ran, and
+        // the caller may be waiting for what they did.
+        let busy = accepting.more || accepting.acted() || unwatchable || !accepted.is_empty();
+        for accepted in accepted.drain(..) {
             let socket_id = accepted
                 .id
                 .unwrap_or_else(|| SocketId(self.shared.next_id()));
+            let handshaking = server_handshake_pending(&accepted.socket);
             self.insert_socket(socket_id, accepted.socket, Some(id), handshaking);
         }
+        self.accepted = accepted;
         busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, TcpStream};
+
+    use crate::engine::probe::self_signed;
+    use crate::{
+        EventLoop, PeerVerifyMode, SocketState, SslCertificate, SslConfiguration, SslKey,
+        SslServer, SslSocket,
+    };
+
+    const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn server() -> SslServer {
+        let (cert, key) = self_signed("event loop test").expect("self-signed certificate");
+        let mut config = SslConfiguration::default_configuration();
+        config.set_local_certificate(SslCertificate::from_x509(cert));
+        config.set_private_key(SslKey::from_private_pkey(key));
+        let mut server = SslServer::new();
+        server.set_ssl_configuration(config);
+        server.set_handshake_timeout(60_000);
+        assert!(server.listen(LOCALHOST, 0), "{}", server.error_string());
+        server
+    }
+
+    /// Handshakes that finish (or sockets that leave) take their deadline out of the loop at
+    /// once: nothing is left to wake the loop at the old deadline.
+    #[test]
+    fn settled_handshakes_leave_no_deadline_behind() {
+        let mut event_loop = EventLoop::new();
+        let server = server();
+        let port = server.server_port();
+        let server_id = event_loop.add_server(server);
+        let clients: Vec<_> = (0..5)
+            .map(|_| {
+                let mut client = SslSocket::new();
+                client.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+                client.connect_to_host_encrypted("127.0.0.1", port);
+                event_loop.add_socket(client)
+            })
+            .collect();
+        let all_encrypted = |lp: &mut EventLoop| {
+            let ids = lp.sockets_of(server_id);
+            ids.len() == clients.len()
+                && ids
+                    .iter()
+                    .chain(&clients)
+                    .all(|id| lp.socket(*id).is_some_and(SslSocket::is_encrypted))
+        };
+        assert!(event_loop.run_until(all_encrypted, 20_000), "handshakes");
+        assert_eq!(
+            event_loop.deadlines.len(),
+            0,
+            "nothing left to wake the loop"
+        );
+
+        // A connection that never sends a ClientHello keeps its deadline until it leaves.
+        let _silent = TcpStream::connect((LOCALHOST, port)).expect("connect");
+        let stalled = |lp: &mut EventLoop| lp.sockets_of(server_id).len() == clients.len() + 1;
+        assert!(event_loop.run_until(stalled, 20_000), "accepted");
+        assert_eq!(event_loop.deadlines.len(), 1);
+        let id = *event_loop
+            .sockets_of(server_id)
+            .last()
+            .expect("the silent one");
+        let socket = event_loop.remove_socket(id).expect("in the loop");
+        assert_eq!(socket.state(), SocketState::ConnectedState);
+        assert_eq!(event_loop.deadlines.len(), 0);
     }
 }

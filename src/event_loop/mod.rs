@@ -9,7 +9,7 @@ mod registration;
 mod timers;
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,11 +55,12 @@ struct SocketEntry {
     dirty: bool,
     /// The server that accepted it.
     server: Option<ServerId>,
-    /// Counted in its server's unfinished handshakes.
+    /// Counted in its server's `handshaking` (the server accepted it in this loop and its
+    /// handshake is running).
     handshaking: bool,
     /// Dropped by the loop once it is unconnected.
     auto_remove: bool,
-    /// The deadline queued in the loop's deadline heap.
+    /// The deadline queued in the loop's `deadlines`.
     deadline: Option<Instant>,
     /// The last round in which it was driven (for `process_events`' count).
     round: u64,
@@ -70,6 +71,10 @@ struct ServerEntry {
     server: SslServer,
     registered: Option<Watch>,
     dirty: bool,
+    /// How many of the loop's sockets accepted by this server are still handshaking (their
+    /// `handshaking` flag): they count toward the server's pending limit. Kept in step by
+    /// `insert_socket` and `settle_handshake`, the only places that set and clear the flag.
+    handshaking: usize,
 }
 
 /// Drives many sockets and servers on one thread (epoll through `mio`), with single-shot
@@ -127,7 +132,14 @@ pub struct EventLoop {
     timers: TimerHeap<Command>,
     /// Timers started from this mark on belong to the next round.
     timer_mark: u64,
-    deadlines: TimerHeap<(SocketId, Instant)>,
+    /// Every socket's queued deadline (`SocketEntry::deadline`), earliest first: an entry is
+    /// removed as soon as its socket's deadline changes or the socket leaves, so the loop only
+    /// wakes for deadlines that still matter.
+    deadlines: BTreeSet<(Instant, SocketId)>,
+    /// The ready tokens of the current round (kept to reuse its allocation).
+    ready: Vec<mio::Token>,
+    /// Sockets taken from a server in `service_server` (kept to reuse its allocation).
+    accepted: Vec<crate::server::Accepted>,
     round: u64,
     serviced: usize,
 }
@@ -180,7 +192,9 @@ impl EventLoop {
             dirty_servers: Vec::new(),
             timers: TimerHeap::default(),
             timer_mark: 0,
-            deadlines: TimerHeap::default(),
+            deadlines: BTreeSet::new(),
+            ready: Vec::new(),
+            accepted: Vec::new(),
             round: 0,
             serviced: 0,
         })
@@ -210,6 +224,14 @@ impl EventLoop {
         server: Option<ServerId>,
         handshaking: bool,
     ) {
+        let counted = server.and_then(|sid| self.servers.get_mut(&sid));
+        let handshaking = match counted {
+            Some(server_entry) if handshaking => {
+                server_entry.handshaking += 1;
+                true
+            }
+            _ => false,
+        };
         let entry = SocketEntry {
             socket,
             registered: None,
@@ -244,6 +266,9 @@ impl EventLoop {
     /// [`LoopHandle::post`].
     pub fn remove_socket(&mut self, id: SocketId) -> Option<SslSocket> {
         let mut entry = self.sockets.remove(&id)?;
+        if let Some(at) = entry.deadline {
+            self.deadlines.remove(&(at, id));
+        }
         self.registrations.remove(
             self.poll.registry(),
             mio::Token(id.0 as usize),
@@ -341,6 +366,7 @@ impl EventLoop {
                 server,
                 registered: None,
                 dirty: false,
+                handshaking: 0,
             },
         );
         self.mark_server_dirty(id);

@@ -9,27 +9,38 @@ use std::os::fd::{IntoRawFd, RawFd};
 use crate::event_loop::with_current_socket;
 use crate::{OpenMode, SocketError, SocketState, SslSocket};
 
+use super::signals::ServerSignals;
 use super::{Accepted, SslServer};
 
 /// What one accepting pass did.
 #[derive(Debug, Default)]
-pub(super) struct Accepting {
+pub(crate) struct Accepting {
+    /// Descriptors accepted, whatever became of them (queued, refused by a slot, or dropped
+    /// because the configuration cannot make a TLS server): slots may have run for each.
+    pub(crate) accepted: usize,
     /// Connections queued (set up and not refused).
-    pub(super) queued: usize,
-    /// It stopped at an accept error.
-    pub(super) failed: bool,
+    pub(crate) queued: usize,
+    /// It stopped at an accept error (`accept_error` was emitted).
+    pub(crate) failed: bool,
     /// It stopped at the batch size: more connections may be waiting.
-    pub(super) more: bool,
+    pub(crate) more: bool,
+}
+
+impl Accepting {
+    /// Whether the pass did anything an application may be waiting for (slots ran).
+    pub(crate) fn acted(&self) -> bool {
+        self.accepted > 0 || self.failed
+    }
 }
 
 impl SslServer {
     /// Accepts what the kernel has, up to `batch` attempts and while below the pending limit
-    /// (Qt's `readNotification`). After an accept error the server is paused and `accept_error`
-    /// is emitted, as in Qt.
-    pub(super) fn accept_available(&mut self, batch: usize) -> Accepting {
+    /// with `in_flight` more (Qt's `readNotification`). After an accept error the server is
+    /// paused and `accept_error` is emitted, as in Qt.
+    pub(super) fn accept_available(&mut self, batch: usize, in_flight: usize) -> Accepting {
         let mut result = Accepting::default();
         let mut attempts = 0;
-        while self.below_limit() {
+        while self.below_limit(in_flight) {
             let Some(listener) = self.listener.as_ref() else {
                 break;
             };
@@ -39,22 +50,31 @@ impl SslServer {
             }
             attempts += 1;
             match listener.accept() {
-                Ok((socket, _)) => result.queued += self.incoming_connection(socket.into_raw_fd()),
+                Ok((socket, _)) => {
+                    result.accepted += 1;
+                    result.queued += self.incoming_connection(socket.into_raw_fd());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => {
                     let (error, text) = accept_error(&e);
-                    self.error = error;
-                    self.error_string = text.to_owned();
-                    self.paused = true;
+                    self.fail_accepting(error, text.to_owned());
                     result.failed = true;
-                    let signals = self.signals.clone();
-                    signals.accept_error.emit(|slot| slot(self, error));
                     break;
                 }
             }
         }
         result
+    }
+
+    /// Accepting failed: records the error, pauses, and emits `accept_error` (Qt's
+    /// `readNotification` on an accept error).
+    pub(super) fn fail_accepting(&mut self, error: SocketError, text: String) {
+        self.error = error;
+        self.error_string = text;
+        self.paused = true;
+        let signals = self.signals.clone();
+        signals.accept_error.emit(|slot| slot(self, error));
     }
 
     /// One accepted descriptor: the hook's or the default set-up, then `new_connection` for
@@ -69,33 +89,17 @@ impl SslServer {
             }
             None => self.set_up(fd),
         }
-        let added: Vec<Accepted> = self
-            .pending
-            .drain(before.min(self.pending.len())..)
-            .collect();
+        // The sockets just queued, examined where they are (no list of their own per accept).
+        let signals = self.signals.clone();
+        let mut at = before.min(self.pending.len());
         let mut queued = 0;
-        for mut accepted in added {
-            let signals = self.signals.clone();
-            with_current_socket(accepted.id, || {
-                signals
-                    .new_connection
-                    .emit(|slot| slot(&mut accepted.socket));
-            });
-            if accepted.socket.state() == SocketState::UnconnectedState {
-                continue; // refused by a slot
+        while let Some(accepted) = self.pending.get_mut(at) {
+            if refused(accepted, &signals) {
+                self.pending.remove(at);
+            } else {
+                at += 1;
+                queued += 1;
             }
-            if accepted.socket.mode() == crate::SslMode::SslServerMode {
-                with_current_socket(accepted.id, || {
-                    signals
-                        .started_encryption_handshake
-                        .emit(|slot| slot(&mut accepted.socket));
-                });
-                if accepted.socket.state() == SocketState::UnconnectedState {
-                    continue;
-                }
-            }
-            self.pending.push_back(accepted);
-            queued += 1;
         }
         queued
     }
@@ -103,8 +107,7 @@ impl SslServer {
     /// Qt 6.4's `incomingConnection`: a server-mode socket with the server's configuration,
     /// the handshake timeout and the signal forwarding, its handshake started.
     fn set_up(&mut self, fd: RawFd) {
-        let mut socket = SslSocket::new();
-        socket.set_ssl_configuration(self.config.clone());
+        let mut socket = SslSocket::with_configuration(self.config.clone());
         if !socket.set_socket_descriptor(fd, SocketState::ConnectedState, OpenMode::ReadWrite) {
             // The client was gone before it could be adopted (the descriptor is closed).
             return;
@@ -124,6 +127,26 @@ impl SslServer {
             .map(|s| crate::event_loop::SocketId(s.next_id()));
         self.pending.push_back(Accepted { socket, id });
     }
+}
+
+/// Runs `new_connection`, then for a server-mode socket `started_encryption_handshake`, for a
+/// socket just queued; returns true if a slot refused it (aborted the socket).
+fn refused(accepted: &mut Accepted, signals: &ServerSignals) -> bool {
+    let socket = &mut accepted.socket;
+    with_current_socket(accepted.id, || {
+        signals.new_connection.emit(|slot| slot(socket));
+    });
+    if socket.state() == SocketState::UnconnectedState {
+        return true;
+    }
+    if socket.mode() == crate::SslMode::SslServerMode {
+        with_current_socket(accepted.id, || {
+            signals
+                .started_encryption_handshake
+                .emit(|slot| slot(socket));
+        });
+    }
+    socket.state() == SocketState::UnconnectedState
 }
 
 /// accept(2) failures that concern one connection only, not the server (accept(2): "treat

@@ -28,6 +28,14 @@ const DEFAULT_BACKLOG: i32 = 50;
 
 type IncomingHook = Box<dyn FnMut(&mut SslServer, RawFd) + Send>;
 
+/// Whether `socket` is a server-side connection whose handshake is still running: the sockets
+/// that carry a server's handshake deadline and count toward its pending limit in a loop.
+pub(crate) fn server_handshake_pending(socket: &SslSocket) -> bool {
+    socket.mode() == crate::SslMode::SslServerMode
+        && !socket.is_encrypted()
+        && socket.state() != SocketState::UnconnectedState
+}
+
 /// A connection accepted and set up, not yet taken by the application or an event loop.
 pub(crate) struct Accepted {
     pub(crate) socket: SslSocket,
@@ -120,9 +128,6 @@ pub struct SslServer {
     backlog: i32,
     paused: bool,
     pending: VecDeque<Accepted>,
-    /// Sockets handed to an event loop whose handshake is still running (they count toward
-    /// `max_pending_connections`, as Qt counts its handshaking sockets).
-    in_flight: usize,
     error: SocketError,
     error_string: String,
     signals: Arc<ServerSignals>,
@@ -136,7 +141,6 @@ impl std::fmt::Debug for SslServer {
         f.debug_struct("SslServer")
             .field("address", &self.address)
             .field("pending", &self.pending.len())
-            .field("in_flight", &self.in_flight)
             .field("paused", &self.paused)
             .field("error", &self.error)
             .finish_non_exhaustive()
@@ -169,7 +173,6 @@ impl SslServer {
             backlog: DEFAULT_BACKLOG,
             paused: false,
             pending: VecDeque::new(),
-            in_flight: 0,
             error: SocketError::UnknownSocketError,
             error_string: String::new(),
             signals: Arc::default(),
@@ -389,7 +392,7 @@ impl SslServer {
     /// signals are forwarded to the server's slots, like a socket the server set up itself.
     #[doc(alias = "addPendingConnection")]
     pub fn add_pending_connection(&mut self, mut socket: SslSocket) {
-        if socket.mode() == crate::SslMode::SslServerMode && !socket.is_encrypted() {
+        if server_handshake_pending(&socket) {
             self.arm(&mut socket);
         }
         let id = self.event_loop.as_ref().map(|s| SocketId(s.next_id()));
@@ -408,10 +411,10 @@ impl SslServer {
             if self.listener.is_none() {
                 return false;
             }
-            if !self.below_limit() {
+            if !self.below_limit(0) {
                 return self.has_pending_connections();
             }
-            let accepting = self.accept_available(usize::MAX);
+            let accepting = self.accept_available(usize::MAX, 0);
             if accepting.queued > 0 {
                 return true;
             }
@@ -449,8 +452,10 @@ impl SslServer {
         self.signals.forward_from(socket);
     }
 
-    fn below_limit(&self) -> bool {
-        let total = self.pending.len() + self.in_flight;
+    /// Whether the pending connections plus `in_flight` (sockets an event loop holds whose
+    /// handshake is still running: Qt counts its handshaking sockets too) are below the limit.
+    fn below_limit(&self, in_flight: usize) -> bool {
+        let total = self.pending.len() + in_flight;
         i64::try_from(total).unwrap_or(i64::MAX) < i64::from(self.max_pending)
     }
 
@@ -462,10 +467,10 @@ impl SslServer {
         self.event_loop = Some(shared);
     }
 
-    /// Called by `EventLoop::remove_server`: sockets already in the loop stay there.
+    /// Called by `EventLoop::remove_server`: sockets already in the loop stay there (and no
+    /// longer count toward this server's limit).
     pub(crate) fn detach_loop(&mut self) {
         self.event_loop = None;
-        self.in_flight = 0;
     }
 
     /// The listening descriptor and a key that changes with every `listen`/`close`.
@@ -475,47 +480,31 @@ impl SslServer {
             .map(|l| (l.as_raw_fd(), self.listen_serial))
     }
 
-    /// Accepts up to `batch` connections if accepting is allowed. Returns true if it stopped
-    /// at `batch`, i.e. more may be waiting.
-    pub(crate) fn accept_for_loop(&mut self, batch: usize) -> bool {
+    /// Accepts up to `batch` connections if accepting is allowed, counting `in_flight` (the
+    /// loop's sockets of this server still handshaking) toward the pending limit. Says what it
+    /// did; `more` when it stopped at `batch`, i.e. more may be waiting.
+    pub(crate) fn accept_for_loop(&mut self, batch: usize, in_flight: usize) -> accept::Accepting {
         if self.paused || self.listener.is_none() {
-            return false;
+            return accept::Accepting::default();
         }
-        self.accept_available(batch).more
+        self.accept_available(batch, in_flight)
     }
 
-    /// Hands the accepted sockets to the loop; those still handshaking count as in flight until
-    /// the loop reports them settled.
-    pub(crate) fn take_accepted(&mut self) -> Vec<(Accepted, bool)> {
-        let accepted: Vec<(Accepted, bool)> = self
-            .pending
-            .drain(..)
-            .map(|a| {
-                let handshaking = a.socket.mode() == crate::SslMode::SslServerMode
-                    && !a.socket.is_encrypted()
-                    && a.socket.state() != SocketState::UnconnectedState;
-                (a, handshaking)
-            })
-            .collect();
-        self.in_flight += accepted.iter().filter(|(_, h)| *h).count();
-        accepted
+    /// Hands the accepted sockets to the loop (appended to `into`).
+    pub(crate) fn take_accepted(&mut self, into: &mut Vec<Accepted>) {
+        into.extend(self.pending.drain(..));
     }
 
     /// The event loop cannot watch the listening descriptor: an accept error, and a pause.
     pub(crate) fn fail_unwatchable(&mut self, reason: &std::io::Error) {
-        self.error = SocketError::SocketResourceError;
-        self.error_string = format!("Out of resources ({reason})");
-        self.paused = true;
-        let signals = self.signals.clone();
-        signals
-            .accept_error
-            .emit(|slot| slot(self, SocketError::SocketResourceError));
+        self.fail_accepting(
+            SocketError::SocketResourceError,
+            format!("Out of resources ({reason})"),
+        );
     }
 
-    /// A socket counted as in flight finished its handshake (or ended, or left the loop).
-    /// Returns whether the server may accept again.
-    pub(crate) fn handshake_settled(&mut self) -> bool {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        !self.paused && self.below_limit()
+    /// Whether the server may accept with `in_flight` of its sockets handshaking in the loop.
+    pub(crate) fn may_accept(&self, in_flight: usize) -> bool {
+        !self.paused && self.below_limit(in_flight)
     }
 }

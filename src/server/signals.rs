@@ -199,6 +199,11 @@ impl SslServer {
     /// `SslInvalidUserDataError` (the server's configuration is unusable). The socket's
     /// `error_string()` has the details. Such a connection is dropped. Errors after the
     /// handshake are the socket's own business (its `on_error_occurred`).
+    ///
+    /// A connection the server could not set up (its configuration cannot make a TLS server)
+    /// is dropped before `on_new_connection`, so this slot is the only place it shows; in an
+    /// event loop, [`EventLoop::current_socket_id`](crate::EventLoop::current_socket_id) is
+    /// `None` for it, as it never joined the loop.
     #[doc(alias = "errorOccurred")]
     pub fn on_error_occurred(
         &mut self,

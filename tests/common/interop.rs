@@ -176,6 +176,15 @@ pub fn trusting_client() -> SslSocket {
     s
 }
 
+/// A crate client that trusts the test root, connected to 127.0.0.1:`port` and encrypted
+/// (within `STEP_MS`).
+pub fn encrypted_client(port: u16) -> SslSocket {
+    let mut s = trusting_client();
+    s.connect_to_host_encrypted("127.0.0.1", port);
+    assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
+    s
+}
+
 /// A crate server socket on an accepted connection: the standard server chain and key, in plain
 /// mode (call `start_server_encryption()`).
 pub fn crate_server_on(stream: TcpStream) -> SslSocket {

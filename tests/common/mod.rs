@@ -8,3 +8,4 @@ pub mod peer;
 pub mod pki;
 pub mod recorder;
 pub mod scenario;
+pub mod server;

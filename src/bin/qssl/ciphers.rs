@@ -4,6 +4,7 @@
 use clap::Args;
 use qsslsocket::{CipherOperator, CipherReport, SslCipher, SslSocket};
 
+use crate::options::{CipherCheck, cipher_string_problem};
 use crate::output::Json;
 use crate::show::{CIPHER_HEADER, cipher_json, cipher_row};
 use crate::{Failure, Outcome};
@@ -57,27 +58,9 @@ pub(crate) fn run(args: &CiphersArgs, json: bool) -> Outcome {
         }
     }
     let document = report_json(&report);
-    let missing: Vec<String> = report
-        .entries()
-        .iter()
-        .filter(|e| !e.is_provided())
-        .map(|e| format!("{}: {}", e.token, e.availability))
-        .collect();
-    if report.is_rejected() {
-        Err(
-            Failure::failed(format!("OpenSSL rejects the cipher string {string:?}"))
-                .with_json(document),
-        )
-    } else if !missing.is_empty() {
-        Err(Failure::failed(format!(
-            "not every token is provided by this OpenSSL: {}",
-            missing.join("; ")
-        ))
-        .with_json(document))
-    } else if report.ciphers().is_empty() {
-        Err(Failure::failed(format!("{string:?} selects no cipher")).with_json(document))
-    } else {
-        Ok(Some(document.with("ok", true)))
+    match cipher_string_problem(&report, CipherCheck::FullyProvided) {
+        Some(problem) => Err(Failure::failed(problem).with_json(document)),
+        None => Ok(Some(document.with("ok", true))),
     }
 }
 

@@ -3,7 +3,7 @@
 //! `verification_report()`), the session, the peer's chain, and optionally a request.
 
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -14,6 +14,7 @@ use crate::output::{Events, Json};
 use crate::session::Snapshot;
 use crate::show::{printable, totals_json, totals_text};
 use crate::starttls::{Dialog, Starttls, Step};
+use crate::util::lock;
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -46,12 +47,15 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_name = "TEXT")]
     send: Option<String>,
 
-    /// Give up after this many milliseconds (connection and handshake).
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    /// Give up after this many milliseconds (connection and handshake; 1 or more).
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
     timeout: u64,
 
-    /// After --send: stop reading once the peer has been quiet this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    /// After --send: stop reading once the peer has been quiet this many milliseconds (0: do
+    /// not wait for a reply).
+    #[arg(long, value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     wait_reply: u64,
 }
 
@@ -62,10 +66,6 @@ struct Shared {
     last_data: Option<Instant>,
     dialog: Option<Dialog>,
     starttls_error: Option<String>,
-}
-
-fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn run(args: &ConnectArgs, json: bool) -> Outcome {
@@ -329,7 +329,7 @@ impl Progress {
             _ => "waiting",
         };
         let line = format!("qssl: {what} ({})...", self.target);
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = lock(&self.last);
         if self.tty {
             err!("\r\x1b[K{line} {:.1} s", self.start.elapsed().as_secs_f64());
         } else if *last != line {
@@ -339,14 +339,7 @@ impl Progress {
     }
 
     fn clear(&self) {
-        if self.enabled
-            && self.tty
-            && !self
-                .last
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_empty()
-        {
+        if self.enabled && self.tty && !lock(&self.last).is_empty() {
             err!("\r\x1b[K");
         }
     }

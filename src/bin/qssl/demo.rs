@@ -5,7 +5,7 @@
 //! runs on one thread in one `EventLoop`, so signals print in the order they fire.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::Args;
@@ -19,6 +19,7 @@ use crate::output::{Events, Json};
 use crate::session::Snapshot;
 use crate::show::{cert_json, cert_text, error_json, printable, totals_json, totals_text};
 use crate::trace::trace;
+use crate::util::{bound_echo, echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 /// `demo` takes no arguments (only the global `--json`).
@@ -33,10 +34,6 @@ const STEP_MS: i32 = 5_000;
 struct Shared {
     echoed: Vec<u8>,
     server_totals: Vec<ByteTotals>,
-}
-
-fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn run(_args: &DemoArgs, json: bool) -> Outcome {
@@ -204,20 +201,13 @@ fn serve_echo(server: &mut SslServer, events: &Events, shared: &Arc<Mutex<Shared
     let ev = events.clone();
     let shared = shared.clone();
     server.on_new_connection(move |socket| {
-        let peer = socket
-            .peer_address()
-            .map(|a| format!("{a}:{}", socket.peer_port()));
-        ev.signal("server", "new_connection", peer.unwrap_or_default());
+        ev.signal("server", "new_connection", peer_text(socket));
         trace(socket, &ev, "server");
+        bound_echo(socket);
         let ev2 = ev.clone();
         socket.on_ready_read(move |s| {
-            let data = s.read_all();
-            ev2.signal(
-                "server",
-                "ready_read",
-                format!("{} bytes, echoed", data.len()),
-            );
-            s.write(&data);
+            let echoed = echo(s);
+            ev2.signal("server", "ready_read", format!("{echoed} bytes, echoed"));
         });
         let shared = shared.clone();
         socket.on_disconnected(move |s| lock(&shared).server_totals.push(s.byte_totals()));

@@ -35,6 +35,7 @@ mod session;
 mod show;
 mod starttls;
 mod trace;
+mod util;
 
 use std::process::ExitCode;
 

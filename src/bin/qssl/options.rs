@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use qsslsocket::{
-    CipherAvailability, CipherReport, PeerVerifyMode, SocketError, SslCipher, SslConfiguration,
-    SslErrorKind, SslProtocol, SslSocket,
+    CipherAvailability, CipherReport, PeerVerifyMode, SocketError, SslCertificate, SslCipher,
+    SslConfiguration, SslErrorKind, SslProtocol, SslSocket,
 };
 
 /// The protocol versions, oldest first, as `probe` and `--version` list them.
@@ -33,8 +33,8 @@ pub(crate) struct TlsArgs {
     #[arg(long, value_name = "STRING")]
     pub(crate) ciphers: Option<String>,
 
-    /// Trusted CA certificates: a PEM/DER file, or a directory of them. Repeatable. Replaces the
-    /// system CA store.
+    /// Trusted CA certificates: a PEM/DER file, or a directory whose files hold PEM certificates
+    /// (hidden files and subdirectories are skipped). Repeatable. Replaces the system CA store.
     #[arg(long, value_name = "FILE|DIR")]
     pub(crate) ca: Vec<PathBuf>,
 
@@ -61,15 +61,23 @@ impl TlsArgs {
             config.set_protocol(protocol);
         }
         if let Some(ciphers) = &self.ciphers {
-            check_cipher_string(ciphers)?;
+            check_cipher_string(ciphers, CipherCheck::Usable)?;
             config.set_ciphers_str(ciphers);
         }
         if !self.ca.is_empty() {
-            let mut all = Vec::new();
+            // An explicit list, empty to start with: the system CAs no longer count.
+            config.set_ca_certificates(Vec::new());
             for path in &self.ca {
-                all.extend(crate::files::load_ca(path)?);
+                crate::files::add_ca(config, path)?;
             }
-            config.set_ca_certificates(all);
+            // The same certificate from several files (a hashed link and its target) once.
+            let mut unique: Vec<SslCertificate> = Vec::new();
+            for cert in config.ca_certificates() {
+                if !unique.contains(&cert) {
+                    unique.push(cert);
+                }
+            }
+            config.set_ca_certificates(unique);
         }
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             let chain = crate::files::load_certificates(cert)?;
@@ -214,57 +222,63 @@ pub(crate) fn parse_ignore(name: &str) -> Result<Ignore, String> {
     })
 }
 
-/// Refuses a cipher string that OpenSSL rejects or that names something this OpenSSL does not
-/// know at all; other tokens that are not provided (for example disabled by the security level)
-/// pass, and the report says why. For `probe`, which shows those as suites it cannot offer.
-pub(crate) fn check_cipher_names(ciphers: &str) -> Result<CipherReport, String> {
-    let report = SslCipher::report(ciphers);
-    if report.is_rejected() {
-        return Err(format!(
-            "OpenSSL rejects the cipher string {ciphers:?} as a whole (see `qssl ciphers {ciphers:?}`)"
-        ));
-    }
-    let unknown: Vec<&str> = report
-        .entries()
-        .iter()
-        .filter(|e| e.availability == CipherAvailability::UnknownName)
-        .map(|e| e.token.as_str())
-        .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "cipher string {ciphers:?}: unknown to this OpenSSL: {}; `qssl ciphers` lists what it \
-             provides",
-            unknown.join(", ")
-        ));
-    }
-    Ok(report)
+/// How much of a cipher string must be usable (see [`cipher_string_problem`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CipherCheck {
+    /// Every name is known to this OpenSSL; tokens it knows but does not provide (disabled by the
+    /// security level, say) pass. For `probe`, which shows those as suites it cannot offer.
+    KnownNames,
+    /// Every token is provided (bar those OpenSSL ignores) and the string selects a cipher: what
+    /// a connection can use (`connect`, `serve`), since OpenSSL skips the rest silently.
+    Usable,
+    /// Every token is provided, ignored ones included, and the string selects a cipher (`qssl
+    /// ciphers STRING`).
+    FullyProvided,
 }
 
-/// Refuses a cipher string that OpenSSL rejects, that resolves to nothing, or that names a suite
-/// or keyword this OpenSSL does not know (OpenSSL would skip those silently).
-pub(crate) fn check_cipher_string(ciphers: &str) -> Result<(), String> {
-    let report = SslCipher::report(ciphers);
+/// What is wrong with a cipher string for `check`, from its [`SslCipher::report`]; `None` if
+/// nothing is.
+pub(crate) fn cipher_string_problem(report: &CipherReport, check: CipherCheck) -> Option<String> {
+    let ciphers = report.cipher_string();
     if report.is_rejected() {
-        return Err(format!(
-            "OpenSSL rejects the cipher string {ciphers:?} as a whole (see `qssl ciphers {ciphers:?}`)"
+        return Some(format!(
+            "OpenSSL rejects the cipher string {ciphers:?} as a whole"
         ));
     }
-    let unknown: Vec<String> = report
+    let missing: Vec<String> = report
         .entries()
         .iter()
-        .filter(|e| !e.is_provided() && e.availability != CipherAvailability::Ignored)
+        .filter(|e| match check {
+            CipherCheck::KnownNames => e.availability == CipherAvailability::UnknownName,
+            CipherCheck::Usable => {
+                !e.is_provided() && e.availability != CipherAvailability::Ignored
+            }
+            CipherCheck::FullyProvided => !e.is_provided(),
+        })
         .map(|e| format!("{} ({})", e.token, e.availability))
         .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "cipher string {ciphers:?}: {}; `qssl ciphers` lists what this OpenSSL provides",
-            unknown.join("; ")
-        ));
+    if !missing.is_empty() {
+        return Some(format!("cipher string {ciphers:?}: {}", missing.join("; ")));
     }
-    if report.ciphers().is_empty() {
-        return Err(format!("the cipher string {ciphers:?} selects no cipher"));
+    if check != CipherCheck::KnownNames && report.ciphers().is_empty() {
+        return Some(format!("the cipher string {ciphers:?} selects no cipher"));
     }
-    Ok(())
+    None
+}
+
+/// Checks an option's cipher string for `check`: its report, or what is wrong with a pointer to
+/// `qssl ciphers`.
+pub(crate) fn check_cipher_string(
+    ciphers: &str,
+    check: CipherCheck,
+) -> Result<CipherReport, String> {
+    let report = SslCipher::report(ciphers);
+    match cipher_string_problem(&report, check) {
+        Some(problem) => Err(format!(
+            "{problem}; `qssl ciphers {ciphers:?}` explains each token"
+        )),
+        None => Ok(report),
+    }
 }
 
 /// Text from the command line as bytes, with `\n`, `\r`, `\t` and `\\` escapes (`--send`,

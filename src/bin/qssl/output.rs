@@ -3,7 +3,7 @@
 //! certificates, ciphers and errors are in `show.rs`.
 
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A JSON value. Objects keep insertion order.
@@ -227,7 +227,7 @@ impl Events {
     /// Records that `who` saw `signal` with `detail` (text; may be empty).
     pub(crate) fn signal(&self, who: &str, signal: &str, detail: impl Into<String>) {
         let detail = detail.into();
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::util::lock(&self.inner);
         let ms = inner.start.elapsed().as_secs_f64() * 1000.0;
         if inner.json {
             let mut event = Json::obj()
@@ -253,21 +253,12 @@ impl Events {
     }
 
     pub(crate) fn is_json(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .json
+        crate::util::lock(&self.inner).json
     }
 
     /// Everything collected so far (JSON mode), emptying the log.
     pub(crate) fn take(&self) -> Vec<Json> {
-        std::mem::take(
-            &mut self
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .collected,
-        )
+        std::mem::take(&mut crate::util::lock(&self.inner).collected)
     }
 }
 

@@ -10,7 +10,7 @@ use clap::Args;
 use qsslsocket::{CipherTokenKind, PeerVerifyMode, SocketError, SslCipher, SslProtocol, SslSocket};
 
 use crate::options::{
-    VERSIONS, check_cipher_names, parse_target, protocol_label, protocol_problem,
+    CipherCheck, VERSIONS, check_cipher_string, parse_target, protocol_label, protocol_problem,
 };
 use crate::output::Json;
 use crate::rawhello;
@@ -34,8 +34,9 @@ pub(crate) struct ProbeArgs {
     #[arg(long)]
     no_ciphers: bool,
 
-    /// Bound for each attempt, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    /// Bound for each attempt, in milliseconds (1 or more).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
     timeout: u64,
 }
 
@@ -51,7 +52,7 @@ struct Unreachable(String);
 pub(crate) fn run(args: &ProbeArgs, json: bool) -> Outcome {
     let (host, port) = parse_target(&args.target)?;
     let report = match &args.ciphers {
-        Some(ciphers) => Some(check_cipher_names(ciphers)?),
+        Some(ciphers) => Some(check_cipher_string(ciphers, CipherCheck::KnownNames)?),
         None => None,
     };
     let addresses: Vec<SocketAddr> = (host.as_str(), port)

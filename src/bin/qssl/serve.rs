@@ -1,20 +1,28 @@
 //! `qssl serve`: an echo (or fixed-reply) TLS server, an `SslServer` in an `EventLoop`,
 //! reporting each connection's handshake as it happens. With `--json`, one JSON object per line
-//! (`listening`, `connection`, `ssl_errors`, `encrypted`, `closed`).
+//! (`listening`, `connection`, `ssl_errors`, `encrypted`, `closed`, and `dropped` for a connection
+//! the server could not set up).
+//!
+//! The configuration is tried before listening (a server handshake started on a throw-away
+//! loopback connection), so a certificate and key that do not match, say, stop `serve` at once
+//! with the library's reason instead of failing every client.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
+use std::os::fd::IntoRawFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use qsslsocket::{
-    EventLoop, PeerVerifyMode, SocketError, SocketState, SslConfiguration, SslServer, SslSocket,
+    EventLoop, OpenMode, PeerVerifyMode, SocketError, SocketState, SslConfiguration, SslServer,
+    SslSocket,
 };
 
 use crate::mint;
 use crate::options::{TlsArgs, parse_verify, unescape};
 use crate::output::Json;
 use crate::show::{cert_json, cipher_json, dn, error_json, totals_json, totals_text};
+use crate::util::{bound_echo, echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -41,7 +49,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
 
-    /// Exit after this many connections have ended.
+    /// Exit after this many connections have ended (closed, failed, or dropped at set-up).
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
 
@@ -49,8 +57,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     write_cert: Option<PathBuf>,
 
-    /// Drop clients that have not finished the handshake after this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    /// Drop clients that have not finished the handshake after this many milliseconds (0: never).
+    #[arg(long, value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(i32).range(0..))]
     handshake_timeout: i32,
 }
 
@@ -87,6 +96,11 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     if let Some(mode) = args.verify_client {
         config.set_peer_verify_mode(mode);
     }
+    if let Some(problem) = server_problem(&config) {
+        return Err(Failure::input(format!(
+            "this configuration cannot make a TLS server: {problem}"
+        )));
+    }
     let certificate = config.local_certificate();
     if let Some(path) = &args.write_cert {
         std::fs::write(path, certificate.to_pem())
@@ -101,6 +115,34 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     server.set_handshake_timeout(args.handshake_timeout);
     let st = state.clone();
     server.on_new_connection(move |socket| accepted(socket, printer, &st, reply.clone()));
+    let st = state.clone();
+    server.on_error_occurred(move |socket, error| {
+        // Errors of connections in the loop show in their `closed` line. One that never joined
+        // the loop (no id) is a connection the server could not set up and dropped: this is the
+        // only place it shows, and it ends like a closed one.
+        if EventLoop::current_socket_id().is_some() {
+            return;
+        }
+        let peer = peer_text(socket);
+        printer.event(
+            Json::obj()
+                .with("event", "dropped")
+                .with("peer", peer.as_str())
+                .with(
+                    "error",
+                    Json::obj()
+                        .with("socket_error", error.name())
+                        .with("text", socket.error_string()),
+                ),
+            || {
+                format!(
+                    "connection from {peer} dropped: {error}: {}",
+                    socket.error_string()
+                )
+            },
+        );
+        lock(&st).ended += 1;
+    });
     if !server.listen(args.listen, args.port) {
         return Err(Failure::failed(format!(
             "cannot listen on {}:{}: {}",
@@ -130,14 +172,36 @@ pub(crate) fn run(args: &ServeArgs, json: bool) -> Outcome {
     event_loop.add_server(server);
     match args.max_connections {
         Some(max) => {
-            event_loop.run_until(
-                move |_| state.lock().unwrap_or_else(PoisonError::into_inner).ended >= max,
-                -1,
-            );
+            event_loop.run_until(move |_| lock(&state).ended >= max, -1);
         }
         None => event_loop.run(),
     }
     Ok(None)
+}
+
+/// Why `config` cannot make a TLS server (certificate and key that do not match, a protocol or
+/// cipher list OpenSSL refuses), as the socket reports it; `None` if it can, or if no loopback
+/// connection can be made to find out (then each connection reports it). Starts a server
+/// handshake on a throw-away loopback connection: that builds the TLS context the server's
+/// connections use, exactly as `SslServer` does for each client.
+fn server_problem(config: &SslConfiguration) -> Option<String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
+    let _client = TcpStream::connect(listener.local_addr().ok()?).ok()?;
+    let (accepted, _) = listener.accept().ok()?;
+    let mut socket = SslSocket::new();
+    socket.set_ssl_configuration(config.clone());
+    if !socket.set_socket_descriptor(
+        accepted.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite,
+    ) {
+        return None;
+    }
+    socket.start_server_encryption();
+    let problem = (socket.error() != SocketError::UnknownSocketError)
+        .then(|| format!("{}: {}", socket.error(), socket.error_string()));
+    socket.abort();
+    problem
 }
 
 /// Per connection: what its slots share.
@@ -154,14 +218,11 @@ fn accepted(
     reply: Option<Vec<u8>>,
 ) {
     let id = {
-        let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = lock(state);
         s.next_id += 1;
         s.next_id
     };
-    let peer = socket
-        .peer_address()
-        .map(|a| format!("{a}:{}", socket.peer_port()))
-        .unwrap_or_default();
+    let peer = peer_text(socket);
     printer.event(
         Json::obj()
             .with("event", "connection")
@@ -212,20 +273,21 @@ fn accepted(
             },
         );
     });
+    if reply.is_none() {
+        bound_echo(socket);
+    }
     let c = conn.clone();
-    socket.on_ready_read(move |s| {
-        let data = s.read_all();
-        match &reply {
-            None => {
-                s.write(&data);
-            }
-            Some(text) => {
-                let mut conn = lock(&c);
-                if !conn.replied {
-                    conn.replied = true;
-                    s.write(text);
-                    s.disconnect_from_host();
-                }
+    socket.on_ready_read(move |s| match &reply {
+        None => {
+            echo(s);
+        }
+        Some(text) => {
+            s.read_all();
+            let mut conn = lock(&c);
+            if !conn.replied {
+                conn.replied = true;
+                s.write(text);
+                s.disconnect_from_host();
             }
         }
     });
@@ -272,10 +334,6 @@ fn accepted(
                 ),
             },
         );
-        state.lock().unwrap_or_else(PoisonError::into_inner).ended += 1;
+        lock(&state).ended += 1;
     });
-}
-
-fn lock(conn: &Mutex<Conn>) -> std::sync::MutexGuard<'_, Conn> {
-    conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
