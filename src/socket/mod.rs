@@ -231,12 +231,6 @@ impl SslSocket {
         }
     }
 
-    pub(crate) fn with_configuration(config: SslConfiguration) -> SslSocket {
-        let mut s = SslSocket::new();
-        s.set_ssl_configuration(config);
-        s
-    }
-
     /// The connection state.
     pub fn state(&self) -> SocketState {
         self.state
