@@ -206,10 +206,12 @@ impl SslCertificate {
             .unwrap_or_default()
     }
 
-    /// The subject's values for `info` (e.g. every CN), in certificate order; empty if absent.
+    /// The subject's values for `info` (e.g. every CN); empty if absent. Several values of one
+    /// attribute come in Qt's order, the last in the certificate first (Qt keeps them in a
+    /// `QMultiMap`, which lists a key's values most recent first), so `subject_info(..)[0]` is
+    /// what Qt code reading `subjectInfo(..).first()` expects.
     ///
-    /// Values are UTF-8 (BMP and other ASN.1 string types converted; embedded NULs kept). Qt 6
-    /// returns several values of one attribute most recent first; this keeps certificate order.
+    /// Values are UTF-8 (BMP and other ASN.1 string types converted; embedded NULs kept).
     #[doc(alias = "subjectInfo")]
     pub fn subject_info(&self, info: SubjectInfo) -> Vec<String> {
         self.subject_info_by_attribute(name::attribute_of(info).as_bytes())
@@ -227,7 +229,7 @@ impl SslCertificate {
     pub fn subject_info_by_attribute(&self, attribute: &[u8]) -> Vec<String> {
         self.x509
             .as_ref()
-            .map(|x| name::values(x.subject_name(), attribute))
+            .map(|x| name::values_qt_order(x.subject_name(), attribute))
             .unwrap_or_default()
     }
 
@@ -236,7 +238,7 @@ impl SslCertificate {
     pub fn issuer_info_by_attribute(&self, attribute: &[u8]) -> Vec<String> {
         self.x509
             .as_ref()
-            .map(|x| name::values(x.issuer_name(), attribute))
+            .map(|x| name::values_qt_order(x.issuer_name(), attribute))
             .unwrap_or_default()
     }
 

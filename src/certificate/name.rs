@@ -55,6 +55,14 @@ pub(super) fn attributes(name: &X509NameRef) -> Vec<Vec<u8>> {
     keys
 }
 
+/// `values` as Qt's `subjectInfo`/`issuerInfo` list them: most recent (last in the certificate)
+/// first.
+pub(super) fn values_qt_order(name: &X509NameRef, attribute: &[u8]) -> Vec<String> {
+    let mut values = values(name, attribute);
+    values.reverse();
+    values
+}
+
 /// Qt 6's `subjectDisplayName()` rule: `subjectInfo(CommonName).first()`, else the same for O,
 /// else for OU. Qt's `subjectInfo` lists several values of one attribute most recent first (its
 /// `QMultiMap` inserts each at the front of its key's range), so that is the **last** CN (O, OU)
