@@ -3,7 +3,6 @@
 //! garbage, an HTTP request, a truncated ClientHello or vanish mid-handshake.
 
 mod common;
-mod server_support;
 
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
@@ -12,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::server::*;
 use qsslsocket::*;
-use server_support::*;
 
 #[test]
 fn echo_server_serves_1000_concurrent_clients() {
