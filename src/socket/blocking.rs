@@ -26,7 +26,9 @@ impl io::Read for SslSocket {
         let mut polled = false;
         loop {
             if !self.read_buf.is_empty() {
-                return Ok(self.take_buffered(buf));
+                let n = self.take_buffered(buf);
+                self.read_buf.release();
+                return Ok(n);
             }
             match self.read_direct(buf, polled) {
                 Direct::Done(n) => return Ok(n),
@@ -37,7 +39,7 @@ impl io::Read for SslSocket {
                 }
                 Direct::Unavailable => {}
             }
-            if self.drive_keeping_buffers() && !self.read_buf.is_empty() {
+            if self.drive() && !self.read_buf.is_empty() {
                 continue;
             }
             if self.state == SocketState::UnconnectedState || self.close_notify_reported() {
@@ -67,19 +69,20 @@ impl io::Write for SslSocket {
                 return Err(self.io_error(io::ErrorKind::BrokenPipe));
             }
             self.wait_for_activity(None)?;
-            self.drive_keeping_buffers();
+            self.drive();
         }
         if !self.write_direct(data) {
             SslSocket::write(self, data);
-            self.drive_keeping_buffers();
+            self.drive();
         }
+        self.release_idle_buffers();
         Ok(data.len())
     }
 
     /// Blocks, driving the socket, until everything queued is on the wire.
     fn flush(&mut self) -> io::Result<()> {
         loop {
-            self.drive_keeping_buffers();
+            self.drive();
             if self.queued_output() == 0 {
                 return Ok(());
             }
@@ -133,6 +136,7 @@ impl SslSocket {
                 ReadOutcome::Data(n) => {
                     self.totals.plaintext_read += n as u64;
                     self.keep_new_session();
+                    self.release_idle_buffers();
                     return Direct::Done(n);
                 }
                 ReadOutcome::NeedInput => {}
@@ -140,12 +144,13 @@ impl SslSocket {
             }
             // When reads have been waiting (a request/response exchange), ask poll(2) first
             // instead of a recv(2) that would come back empty.
-            // (`Wait` leads to `wait_for_activity`, which releases idle buffers.)
             if self.expect_wait && !polled {
+                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !self.receive_ciphertext() {
                 self.expect_wait = true;
+                self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !polled {
@@ -241,8 +246,6 @@ impl SslSocket {
                 Some(d - now)
             }
         };
-        // The socket goes idle: buffers left empty go back to the pool (and OpenSSL's are freed).
-        self.release_idle_buffers();
         let mut fds = [crate::ffi::poll::PollFd::new(
             interest.fd,
             interest.read,

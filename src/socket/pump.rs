@@ -30,20 +30,8 @@ struct Received {
 
 impl SslSocket {
     /// Does all the work that can be done without blocking, emitting signals on the way.
-    /// Returns whether anything happened. Buffers left empty are released at the end: the
-    /// caller (an event loop, `flush()`, `wait_for_*`) typically waits next.
+    /// Returns whether anything happened.
     pub(crate) fn drive(&mut self) -> bool {
-        self.drive_pass(true)
-    }
-
-    /// `drive` for the blocking `io::Read`/`io::Write` impls, which usually go on reading or
-    /// writing at once: buffers are kept (OpenSSL would reallocate its own on every call), and
-    /// released when the socket goes idle (`wait_for_activity`).
-    pub(super) fn drive_keeping_buffers(&mut self) -> bool {
-        self.drive_pass(false)
-    }
-
-    fn drive_pass(&mut self, release_buffers: bool) -> bool {
         let generation = self.generation;
         let before = (self.state, self.totals);
         self.send_deferred = false;
@@ -72,7 +60,7 @@ impl SslSocket {
                 SocketState::ConnectedState | SocketState::ClosingState
             )
         {
-            self.transmit(release_buffers);
+            self.transmit();
         }
         (self.state, self.totals) != before || self.generation != generation
     }
@@ -112,7 +100,7 @@ impl SslSocket {
     }
 
     /// Qt's `transmit()`: repeat until nothing moves.
-    fn transmit(&mut self, release_buffers: bool) {
+    fn transmit(&mut self) {
         let generation = self.generation;
         // Once recv(2) has found the kernel empty, later iterations of this pass do not ask
         // again: what arrives meanwhile wakes the next poll (a recv per iteration cost one
@@ -167,9 +155,7 @@ impl SslSocket {
                 break;
             }
         }
-        if release_buffers {
-            self.release_idle_buffers();
-        }
+        self.release_idle_buffers();
     }
 
     /// Step 1: queued plaintext into the engine once encrypted. Emits `bytesWritten`.
