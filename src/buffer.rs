@@ -165,7 +165,7 @@ impl ByteQueue {
 
     /// Bytes held by the backing vector.
     #[cfg(test)]
-    fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.buf.len()
     }
 

@@ -225,6 +225,13 @@ impl Engine {
         self.release_openssl_buffers();
     }
 
+    /// Bytes held by the engine's own ciphertext queues.
+    #[cfg(test)]
+    pub(crate) fn queue_capacity(&self) -> usize {
+        let pipe = self.stream.get_ref();
+        pipe.incoming.capacity() + pipe.outgoing.capacity()
+    }
+
     /// The OpenSSL half of `release_buffers`. Returns whether OpenSSL's buffers were freed now.
     fn release_openssl_buffers(&mut self) -> bool {
         if !self.handshake_done || self.failure.is_some() || !self.ssl_touched {

@@ -19,6 +19,8 @@ mod pump;
 mod signals;
 mod statics;
 mod tcp;
+#[cfg(test)]
+mod tests;
 mod wait;
 
 use std::collections::HashMap;

@@ -1,0 +1,75 @@
+//! The shell's memory promise, which only the benchmark measured before: a connection that is
+//! established and idle holds no buffer of its own, whichever call it made last.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::fd::IntoRawFd;
+use std::sync::mpsc;
+
+use crate::{
+    EncodingFormat, KeyAlgorithm, KeyType, OpenMode, PeerVerifyMode, SocketState, SslCertificate,
+    SslKey, SslSocket,
+};
+
+impl SslSocket {
+    /// Bytes held by the socket's queues and the engine's.
+    fn held_buffer_bytes(&self) -> usize {
+        self.read_buf.capacity()
+            + self.write_buf.capacity()
+            + self.plain_out.capacity()
+            + self.engine.as_ref().map_or(0, |e| e.queue_capacity())
+    }
+}
+
+const MS: i32 = 10_000;
+
+#[test]
+fn idle_blocking_ends_hold_no_buffers() {
+    let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
+    let certificate = SslCertificate::from_x509(x509);
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Ec,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (held_tx, held_rx) = mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut s = SslSocket::new();
+        s.set_local_certificate(certificate);
+        s.set_private_key(key);
+        assert!(s.set_socket_descriptor(
+            tcp.into_raw_fd(),
+            SocketState::ConnectedState,
+            OpenMode::ReadWrite
+        ));
+        s.start_server_encryption();
+        assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+        let mut byte = [0u8; 1];
+        s.read_exact(&mut byte).unwrap();
+        // Last call: a write.
+        s.write_all(&byte).unwrap();
+        held_tx.send(s.held_buffer_bytes()).unwrap();
+        let _ = s.read(&mut byte); // until the client's close
+    });
+    let mut c = SslSocket::new();
+    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    c.connect_to_host_encrypted("127.0.0.1", port);
+    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
+    c.write_all(&[7]).unwrap();
+    let mut byte = [0u8; 1];
+    // Last call: a read that got its byte.
+    c.read_exact(&mut byte).unwrap();
+    assert_eq!(byte, [7]);
+    assert_eq!(c.held_buffer_bytes(), 0, "client end after its last read");
+    let server_held = held_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(server_held, 0, "server end after its last write");
+    c.disconnect_from_host();
+    server.join().unwrap();
+}
