@@ -10,7 +10,7 @@ use super::tcp::{self, ReadResult};
 
 /// How much is read from TCP per system call: a bulk transfer then needs few recv(2) calls
 /// (OpenSSL alone makes two per 16 KiB record). Idle buffers go back to the pool.
-const READ_CHUNK: usize = 256 * 1024;
+pub(super) const READ_CHUNK: usize = 256 * 1024;
 /// How much plaintext is decrypted per `SSL_read` call.
 const DECRYPT_CHUNK: usize = 16 * 1024;
 /// The largest TLS record on the wire, header included, with OpenSSL's allowances (rounded up):
@@ -127,7 +127,7 @@ impl SslSocket {
                 return;
             }
             if !tcp_drained {
-                let received = self.receive();
+                let received = self.receive(usize::MAX);
                 moved |= received.moved;
                 tcp_drained = received.drained;
                 plain_data = received.plain_data;
@@ -289,11 +289,14 @@ impl SslSocket {
 
     /// Step 3: bytes from TCP, into the engine (TLS modes) or the read buffer (plain mode),
     /// as far as the read buffer limit allows.
-    fn receive(&mut self) -> Received {
+    fn receive(&mut self, max_reads: usize) -> Received {
         let mut moved = false;
         let mut drained = false;
         let mut plain_data = false;
-        while !self.tcp_eof {
+        for _ in 0..max_reads {
+            if self.tcp_eof {
+                break;
+            }
             let budget = self.receive_budget();
             if budget == 0 {
                 break;
@@ -360,9 +363,12 @@ impl SslSocket {
         }
     }
 
-    /// Reads what TCP has into the engine, for the direct `io::Read` path.
+    /// Reads what TCP has into the engine, for the direct `io::Read` path: one recv(2) of up to
+    /// `READ_CHUNK`, enough for the records the caller is about to decrypt. Reading until the
+    /// kernel is empty would let a sender faster than the reader's decryption grow the queue
+    /// without bound (megabytes of fresh, page-faulting memory per read).
     pub(super) fn receive_ciphertext(&mut self) -> bool {
-        self.receive().moved
+        self.receive(1).moved
     }
 
     pub(super) fn may_receive(&self) -> bool {

@@ -73,3 +73,64 @@ fn idle_blocking_ends_hold_no_buffers() {
     c.disconnect_from_host();
     server.join().unwrap();
 }
+
+/// A reader slower than its peer: the direct read path takes one chunk from the kernel when the
+/// engine runs dry, not everything the kernel holds, so the ciphertext queue stays bounded
+/// (reading until EAGAIN let it grow to megabytes of fresh memory, a fivefold slowdown of bulk
+/// transfers).
+#[test]
+fn a_slow_reader_buffers_one_chunk_of_ciphertext() {
+    const TOTAL: usize = 4 * 1024 * 1024;
+    let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
+    let certificate = SslCertificate::from_x509(x509);
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Ec,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let writer = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut s = SslSocket::new();
+        s.set_local_certificate(certificate);
+        s.set_private_key(key);
+        assert!(s.set_socket_descriptor(
+            tcp.into_raw_fd(),
+            SocketState::ConnectedState,
+            OpenMode::ReadWrite
+        ));
+        s.start_server_encryption();
+        assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+        let chunk = vec![0x5a; 64 * 1024];
+        for _ in 0..TOTAL / chunk.len() {
+            s.write_all(&chunk).unwrap();
+        }
+        Write::flush(&mut s).unwrap();
+        let mut byte = [0u8; 1];
+        let _ = Read::read(&mut s, &mut byte); // until the reader's close
+    });
+    let mut c = SslSocket::new();
+    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    c.connect_to_host_encrypted("127.0.0.1", port);
+    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
+    let mut got = 0;
+    let mut most_held = 0;
+    let mut small = [0u8; 16];
+    while got < TOTAL {
+        let n = Read::read(&mut c, &mut small).unwrap();
+        assert!(n > 0, "early end of stream after {got} bytes");
+        assert!(small[..n].iter().all(|b| *b == 0x5a));
+        got += n;
+        most_held = most_held.max(c.held_buffer_bytes());
+    }
+    // One chunk, doubled at most once to make room behind a partial record.
+    assert!(
+        most_held <= 2 * super::pump::READ_CHUNK,
+        "the reader held {most_held} bytes of buffers"
+    );
+    c.disconnect_from_host();
+    writer.join().unwrap();
+}
