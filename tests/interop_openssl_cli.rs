@@ -403,6 +403,53 @@ fn s_client_to_crate_server_tls13() {
     s_client_to_crate_server(SslProtocol::TlsV1_3);
 }
 
+/// A server configured with its leaf alone and the intermediate among its CA certificates sends
+/// the intermediate anyway, as Qt's does (OpenSSL completes the chain from the trust store): an
+/// s_client that trusts only the root verifies it. Twice, so that the second connection, on the
+/// cached context whose chain was built once, sends it too.
+#[test]
+fn s_client_verifies_a_chain_the_server_completed_from_its_ca_store() {
+    let p = pki();
+    let pems = PemFiles::new();
+    let mut config = SslConfiguration::default_configuration();
+    config.set_local_certificate(p.leaf.certificate());
+    config.set_private_key(p.leaf.ssl_key());
+    config.add_ca_certificate(p.intermediate.certificate());
+    config.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    for round in 0..2 {
+        let (l, port) = listener();
+        let mut client = s_client(&pems, port, &[]);
+        let mut s = SslSocket::new();
+        s.set_ssl_configuration(config.clone());
+        let tcp = accept_within(&l, STEP);
+        assert!(s.set_socket_descriptor(
+            std::os::fd::IntoRawFd::into_raw_fd(tcp),
+            SocketState::ConnectedState,
+            OpenMode::ReadWrite
+        ));
+        s.start_server_encryption();
+        assert!(
+            s.wait_for_encrypted(STEP_MS),
+            "round {round}: {}",
+            s.error_string()
+        );
+        s.flush();
+        client.expect_line("CONNECTION ESTABLISHED", STEP, |l| {
+            l == "CONNECTION ESTABLISHED"
+        });
+        assert_eq!(
+            client.expect_value("Verification:", STEP),
+            "OK",
+            "round {round}: {}",
+            client.transcript()
+        );
+        s.disconnect_from_host();
+        assert!(wait_unconnected(&mut s, STEP));
+        client.close_stdin();
+        assert!(client.wait_exit(STEP).success(), "{}", client.transcript());
+    }
+}
+
 /// s_client with a client certificate and its intermediate against a crate server with
 /// `VerifyPeer`: the server sees the client's chain, leaf first, with no verification errors.
 fn s_client_certificate_to_crate_server(protocol: SslProtocol) {

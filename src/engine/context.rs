@@ -360,6 +360,10 @@ fn build(
     apply_ciphers(&mut b, config)?;
     apply_local_identity(&mut b, config)?;
     apply_trust(&mut b, config, now)?;
+    if config.local_certificate_chain.len() == 1 {
+        // Once per context, with the trust store complete, instead of on every handshake.
+        crate::ffi::openssl::build_cert_chain(&mut b);
+    }
 
     if config.peer_verify_depth > 0 {
         b.set_verify_depth(config.peer_verify_depth as u32);

@@ -13,6 +13,35 @@ pub(crate) fn set_dh_auto(builder: &mut SslContextBuilder) {
     }
 }
 
+/// `SSL_CTRL_BUILD_CERT_CHAIN` and its flags from ssl.h (openssl-sys has neither).
+const SSL_CTRL_BUILD_CERT_CHAIN: libc::c_int = 105;
+const SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR: libc::c_long = 0x8;
+const SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR: libc::c_long = 0x10;
+
+/// Builds the local certificate's chain from the context's trust store once, now, as OpenSSL
+/// would on every handshake (a full `X509_verify_cert` of our own certificate, with a lookup in
+/// the system's hashed directory when on-demand roots are on). The chain sent is the same: as
+/// far as the store reaches, root included, errors ignored. If the chain cannot be built (e.g. a
+/// certificate below the security level), nothing changes and OpenSSL keeps building it per
+/// handshake. Only for a leaf without configured chain certificates, which take precedence.
+/// Wraps `SSL_CTX_build_cert_chain`, a macro openssl-sys does not provide.
+#[doc(alias = "SSL_CTX_build_cert_chain")]
+pub(crate) fn build_cert_chain(builder: &mut SslContextBuilder) {
+    // SAFETY: `builder` owns a valid SSL_CTX with its certificate set; this control command
+    // takes no pointer argument (NULL) and replaces the current certificate's chain only on
+    // success.
+    unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            builder.as_ptr(),
+            SSL_CTRL_BUILD_CERT_CHAIN,
+            SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR,
+            std::ptr::null_mut(),
+        );
+    }
+    // A failure other than verification leaves its reason on the thread's error queue.
+    let _ = openssl::error::ErrorStack::get();
+}
+
 /// `SSL_CTRL_GET_SESS_CACHE_MODE` from ssl.h (openssl-sys only has the SET one).
 const SSL_CTRL_GET_SESS_CACHE_MODE: libc::c_int = 45;
 

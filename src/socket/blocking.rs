@@ -20,6 +20,26 @@ impl io::Read for SslSocket {
     /// short without close_notify is `Err(UnexpectedEof)`, so truncation is never mistaken for
     /// the end of the data. A failed handshake is an error with the socket's `error_string()`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.as_blocking_call(|s| s.blocking_read(buf))
+    }
+}
+
+impl io::Write for SslSocket {
+    /// Queues like [`SslSocket::write`] and sends what the kernel takes. While more than 1 MiB
+    /// is queued it first blocks, so a bulk writer cannot grow memory without bound; an error
+    /// while waiting (the connection ended, a paused handshake) means nothing was queued.
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.as_blocking_call(|s| s.blocking_write(data))
+    }
+
+    /// Blocks, driving the socket, until everything queued is on the wire.
+    fn flush(&mut self) -> io::Result<()> {
+        self.as_blocking_call(SslSocket::blocking_flush)
+    }
+}
+
+impl SslSocket {
+    fn blocking_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -48,13 +68,8 @@ impl io::Read for SslSocket {
             self.wait_for_activity(None)?;
         }
     }
-}
 
-impl io::Write for SslSocket {
-    /// Queues like [`SslSocket::write`] and sends what the kernel takes. While more than 1 MiB
-    /// is queued it first blocks, so a bulk writer cannot grow memory without bound; an error
-    /// while waiting (the connection ended, a paused handshake) means nothing was queued.
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+    fn blocking_write(&mut self, data: &[u8]) -> io::Result<usize> {
         if !self.open {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
@@ -79,8 +94,7 @@ impl io::Write for SslSocket {
         Ok(data.len())
     }
 
-    /// Blocks, driving the socket, until everything queued is on the wire.
-    fn flush(&mut self) -> io::Result<()> {
+    fn blocking_flush(&mut self) -> io::Result<()> {
         loop {
             self.drive();
             if self.queued_output() == 0 {
@@ -142,19 +156,15 @@ impl SslSocket {
                 ReadOutcome::NeedInput => {}
                 _ => return Direct::Unavailable,
             }
-            // When reads have been waiting (a request/response exchange), ask poll(2) first
-            // instead of a recv(2) that would come back empty.
-            if self.expect_wait && !polled {
+            // After a recv that emptied the kernel (a request/response exchange), ask poll(2)
+            // first instead of a recv(2) that would come back empty.
+            if self.kernel_drained && !polled {
                 self.release_idle_buffers();
                 return Direct::Wait;
             }
             if !self.receive_ciphertext() {
-                self.expect_wait = true;
                 self.release_idle_buffers();
                 return Direct::Wait;
-            }
-            if !polled {
-                self.expect_wait = false;
             }
         }
         Direct::Unavailable
@@ -236,14 +246,13 @@ impl SslSocket {
                 },
             ));
         }
-        let timeout = match deadline {
-            None => None,
+        // Past the deadline, poll(2) still looks once without waiting: what arrived is then
+        // read by the caller's last drive.
+        let (timeout, expired) = match deadline {
+            None => (None, false),
             Some(d) => {
-                let now = Instant::now();
-                if d <= now {
-                    return Ok(false);
-                }
-                Some(d - now)
+                let left = d.saturating_duration_since(Instant::now());
+                (Some(left), left.is_zero())
             }
         };
         let mut fds = [crate::ffi::poll::PollFd::new(
@@ -251,6 +260,18 @@ impl SslSocket {
             interest.read,
             interest.write,
         )];
-        Ok(crate::ffi::poll::poll(&mut fds, timeout)? > 0)
+        let ready = crate::ffi::poll::poll(&mut fds, timeout)? > 0;
+        if fds[0].readable || fds[0].hangup {
+            self.kernel_drained = false;
+        }
+        Ok(ready && !expired)
+    }
+
+    /// Runs `f` as a blocking call (see `in_blocking_call`).
+    pub(super) fn as_blocking_call<R>(&mut self, f: impl FnOnce(&mut SslSocket) -> R) -> R {
+        let outer = std::mem::replace(&mut self.in_blocking_call, true);
+        let r = f(self);
+        self.in_blocking_call = outer;
+        r
     }
 }

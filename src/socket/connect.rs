@@ -190,7 +190,7 @@ impl SslSocket {
         self.mode = SslMode::UnencryptedMode;
         self.auto_start = false;
         self.encrypted = false;
-        self.expect_wait = false;
+        self.kernel_drained = false;
         self.handshake_deadline = None;
         self.read_buf = Default::default();
         self.write_buf = Default::default();
@@ -302,6 +302,9 @@ impl SslSocket {
     /// TCP is up: Qt 5/6 start the client handshake before emitting `connected()`.
     fn tcp_connected(&mut self, peer: Option<SocketAddr>) {
         self.addresses.clear();
+        // A new connection has nothing to read yet (a TLS server speaks after the ClientHello):
+        // a blocking call polls before its first recv.
+        self.kernel_drained = true;
         self.peer_address = peer;
         self.local_address = self.tcp.as_ref().and_then(Tcp::local_addr);
         let generation = self.generation;

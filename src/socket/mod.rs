@@ -122,8 +122,15 @@ pub struct SslSocket {
     send_deferred: bool,
     /// Ciphertext sent while `send_deferred`, reported with the next `encryptedBytesWritten`.
     unreported_sent: usize,
-    /// The last direct read found nothing in the kernel: poll before the next recv.
-    expect_wait: bool,
+    /// The last recv(2) found the kernel empty (or took less than it asked for), and no poll(2)
+    /// has reported the descriptor readable since. Blocking calls then poll before the next
+    /// recv instead of paying for one that comes back empty (EAGAIN).
+    kernel_drained: bool,
+    /// Set while a blocking call (`wait_for_*`, `io::Read`, `io::Write`) drives the socket: it
+    /// polls before it sleeps, so its drives may trust `kernel_drained`. Other drives
+    /// (`flush()`, `EventLoop`) always try the recv: their caller may have polled the
+    /// descriptor itself.
+    in_blocking_call: bool,
     /// Set by `SslServer`: a handshake still running at this instant is dropped.
     handshake_deadline: Option<std::time::Instant>,
 
@@ -211,7 +218,8 @@ impl SslSocket {
             connected_count: 0,
             send_deferred: false,
             unreported_sent: 0,
-            expect_wait: false,
+            kernel_drained: false,
+            in_blocking_call: false,
             handshake_deadline: None,
             error: SocketError::UnknownSocketError,
             error_string: String::new(),

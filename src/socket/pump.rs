@@ -104,8 +104,9 @@ impl SslSocket {
         let generation = self.generation;
         // Once recv(2) has found the kernel empty, later iterations of this pass do not ask
         // again: what arrives meanwhile wakes the next poll (a recv per iteration cost one
-        // EAGAIN per connection step).
-        let mut tcp_drained = false;
+        // EAGAIN per connection step). A blocking call, which polls next, does not ask either
+        // if an earlier pass found it empty.
+        let mut tcp_drained = self.in_blocking_call && self.kernel_drained;
         for _ in 0..1024 {
             let mut plain_data = false;
             let mut moved = self.encrypt_queued();
@@ -344,6 +345,9 @@ impl SslSocket {
                     moved = true;
                 }
             }
+        }
+        if moved || drained {
+            self.kernel_drained = drained;
         }
         Received {
             moved,

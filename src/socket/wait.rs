@@ -194,13 +194,27 @@ impl SslSocket {
     fn wait_until(
         &mut self,
         msecs: i32,
+        done: impl FnMut(&mut SslSocket) -> Option<bool>,
+    ) -> Outcome {
+        self.as_blocking_call(|s| s.blocking_wait_until(msecs, done))
+    }
+
+    fn blocking_wait_until(
+        &mut self,
+        msecs: i32,
         mut done: impl FnMut(&mut SslSocket) -> Option<bool>,
     ) -> Outcome {
         let deadline = (msecs >= 0).then(|| Instant::now() + Duration::from_millis(msecs as u64));
         loop {
+            let was_connecting = self.state == SocketState::ConnectingState;
             self.drive();
             if let Some(result) = done(self) {
                 return Outcome::Done(result);
+            }
+            if was_connecting && self.state == SocketState::ConnectedState {
+                // The drive that connects stops there (see `drive`); the ClientHello it
+                // prepared can go at once, without asking poll(2) whether the socket is writable.
+                continue;
             }
             if self.interest().is_none_or(|i| !i.read && !i.write) {
                 // Nothing can change without the application (e.g. a full read buffer): only
