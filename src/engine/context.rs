@@ -23,7 +23,7 @@ use openssl::ssl::{
 };
 use openssl::x509::{X509, X509Ref};
 
-use crate::{SslConfiguration, SslOption, SslProtocol};
+use crate::{SslCipher, SslConfiguration, SslOption, SslProtocol};
 
 use super::Role;
 
@@ -188,9 +188,16 @@ static CACHE: Lazy<Mutex<OrderedMap<[u8; 32], CacheEntry>>> = Lazy::new(Default:
 
 struct CacheEntry {
     shared: Arc<SharedContext>,
-    /// For identity keys: the certificates and key whose addresses make the key, held so that no
-    /// other object can take those addresses while the entry exists. `None` for content keys.
-    pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
+    /// For identity keys: the objects whose addresses make the key, held so that no other object
+    /// can take those addresses while the entry exists. `None` for content keys.
+    pinned: Option<Pinned>,
+}
+
+/// What an identity key points at: certificates, private key, cipher list.
+struct Pinned {
+    _certificates: Vec<X509>,
+    _key: Option<PKey<Private>>,
+    _ciphers: Arc<[SslCipher]>,
 }
 
 impl CacheEntry {
@@ -230,19 +237,16 @@ pub(crate) fn shared_context(
             shared
         }
     };
-    if identity == content {
-        // Nothing to identify by address (no certificate, no key): the content entry serves.
-        return Ok(shared);
-    }
-    let pinned = (
-        config
+    let pinned = Pinned {
+        _certificates: config
             .local_certificate_chain
             .iter()
             .chain(config.ca_certificates.iter())
             .filter_map(|c| c.as_x509().map(ToOwned::to_owned))
             .collect(),
-        config.private_key.private_pkey().map(ToOwned::to_owned),
-    );
+        _key: config.private_key.private_pkey().map(ToOwned::to_owned),
+        _ciphers: cipher_list(config),
+    };
     remember(identity, shared.clone(), Some(pinned));
     Ok(shared)
 }
@@ -261,11 +265,7 @@ pub(crate) fn uncached_context(
     Ok(Arc::new(SharedContext { ctx, sessions }))
 }
 
-fn remember(
-    key: [u8; 32],
-    shared: Arc<SharedContext>,
-    pinned: Option<(Vec<X509>, Option<PKey<Private>>)>,
-) {
+fn remember(key: [u8; 32], shared: Arc<SharedContext>, pinned: Option<Pinned>) {
     if let Ok(mut cache) = CACHE.lock() {
         cache.insert_evicting(
             key,
@@ -612,14 +612,15 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
             .unwrap_or("\0none")
             .as_bytes(),
     );
-    if config.ciphers.is_empty() {
-        d.field(b"\0default ciphers");
-        for c in crate::defaults::default_cipher_list().iter() {
-            d.field(c.name.as_bytes());
-        }
-    } else {
-        for c in config.ciphers.iter() {
-            d.field(c.name.as_bytes());
+    // The cipher list by address, like certificates: hashing its names (the default list has
+    // about 60) was most of the cost of a lookup, twice per connection.
+    let ciphers = cipher_list(config);
+    match d.identity {
+        Identity::Address => d.field(&(Arc::as_ptr(&ciphers) as *const u8 as usize).to_le_bytes()),
+        Identity::Content => {
+            for c in ciphers.iter() {
+                d.field(c.name.as_bytes());
+            }
         }
     }
     d.field(b"local");
@@ -644,6 +645,15 @@ fn fingerprint(config: &SslConfiguration, role: Role, identity: Identity) -> [u8
         d.field(p);
     }
     d.h.finish()
+}
+
+/// The cipher list a context for `config` uses: its own, or the process default (shared).
+fn cipher_list(config: &SslConfiguration) -> Arc<[SslCipher]> {
+    if config.ciphers.is_empty() {
+        crate::defaults::default_cipher_list()
+    } else {
+        config.ciphers.clone()
+    }
 }
 
 struct Fingerprint {

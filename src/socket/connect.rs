@@ -109,7 +109,7 @@ impl SslSocket {
     /// stream socket.
     #[doc(alias = "setSocketDescriptor")]
     pub fn set_socket_descriptor(&mut self, fd: RawFd, state: SocketState, mode: OpenMode) -> bool {
-        let adopted = crate::ffi::fd::adopt(fd).and_then(Tcp::adopt);
+        let adopted = crate::ffi::fd::adopt_nonblocking(fd).and_then(Tcp::adopt);
         let (tcp, peer, local) = match adopted {
             Ok(adopted) => adopted,
             Err(e) => {

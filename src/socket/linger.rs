@@ -11,8 +11,9 @@
 //! The thread looks at its sockets every `TICK` rather than being woken for each one: data that
 //! arrives meanwhile waits in the still-open descriptor's receive queue, which provokes no reset.
 //! A hand-off is then a channel send, with no system call and no context switch, which matters
-//! for servers that close thousands of connections a second. With nothing lingering the thread
-//! sleeps until the next hand-off.
+//! for servers that close thousands of connections a second. With nothing lingering for
+//! `STAY_AWAKE` the thread sleeps until the next hand-off (which then wakes it: a futex call and
+//! a context switch, worth avoiding per connection while closes keep coming).
 
 use std::collections::VecDeque;
 use std::sync::OnceLock;
@@ -29,6 +30,8 @@ const IDLE: Duration = Duration::from_secs(5);
 const MAX: Duration = Duration::from_secs(30);
 /// How often the lingering sockets are read (and closed once the peer has closed).
 const TICK: Duration = Duration::from_millis(20);
+/// How long the thread keeps ticking with nothing to watch before it sleeps until a hand-off.
+const STAY_AWAKE: Duration = Duration::from_secs(1);
 /// More lingering sockets than this are closed at once, oldest first (a bound on resources).
 const LIMIT: usize = 4096;
 /// At most this much is read from one socket per tick, so that a peer that keeps sending cannot
@@ -65,9 +68,13 @@ fn run(receiver: Receiver<Tcp>) {
     let mut sockets: VecDeque<Lingering> = VecDeque::new();
     let mut scratch = vec![0u8; 16 * 1024];
     let mut fds = Vec::new();
+    let mut last_busy = Instant::now();
     loop {
-        if sockets.is_empty() {
-            // Nothing to watch: sleep until the next hand-off.
+        if !sockets.is_empty() {
+            last_busy = Instant::now();
+        }
+        if sockets.is_empty() && last_busy.elapsed() >= STAY_AWAKE {
+            // Nothing to watch for a while: sleep until the next hand-off.
             let Ok(tcp) = receiver.recv() else { return };
             adopt(&mut sockets, tcp);
         } else {
@@ -140,6 +147,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (reader, _) = listener.accept().unwrap();
+        reader.set_nonblocking(true).unwrap();
         let (tcp, _, _) = Tcp::adopt(OwnedFd::from(reader)).unwrap();
         // Fill the connection (both kernels' buffers) without reading.
         writer.set_nonblocking(true).unwrap();

@@ -57,12 +57,11 @@ impl Tcp {
         }
     }
 
-    /// Adopts a connected descriptor (made non-blocking). Returns it with its peer and local
-    /// addresses, read once: a peer that resets right after connecting may leave none to read
-    /// later.
+    /// Adopts a connected, non-blocking descriptor (`ffi::fd::adopt_nonblocking`). Returns it
+    /// with its peer and local addresses, read once: a peer that resets right after connecting
+    /// may leave none to read later.
     pub(super) fn adopt(fd: OwnedFd) -> io::Result<(Tcp, SocketAddr, Option<SocketAddr>)> {
         let socket = Socket::from(fd);
-        socket.set_nonblocking(true)?;
         // A descriptor that is not a connected stream socket fails here.
         let peer = socket
             .peer_addr()?
