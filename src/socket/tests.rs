@@ -1,5 +1,7 @@
-//! The shell's memory promise, which only the benchmark measured before: a connection that is
-//! established and idle holds no buffer of its own, whichever call it made last.
+//! The shell's internal promises, which only the benchmark measured before: an established,
+//! idle connection holds no buffer of its own, whichever call it made last; a slow reader's
+//! ciphertext queue stays bounded; and blocking calls that skip a recv(2) expected to find
+//! nothing still see what arrived.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -133,4 +135,65 @@ fn a_slow_reader_buffers_one_chunk_of_ciphertext() {
     );
     c.disconnect_from_host();
     writer.join().unwrap();
+}
+
+/// After a read that emptied the kernel, blocking calls skip the recv(2) they expect to find
+/// nothing and poll(2) first. `wait_for_ready_read(0)` must still see data that arrived since:
+/// past its deadline it polls once without waiting, and its last drive reads.
+#[test]
+fn a_zero_timeout_wait_sees_data_that_arrived_after_a_draining_read() {
+    let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
+    let certificate = SslCertificate::from_x509(x509);
+    let key = SslKey::new(
+        &key.private_key_to_pem_pkcs8().unwrap(),
+        KeyAlgorithm::Ec,
+        EncodingFormat::Pem,
+        KeyType::PrivateKey,
+        b"",
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut s = SslSocket::new();
+        s.set_local_certificate(certificate);
+        s.set_private_key(key);
+        assert!(s.set_socket_descriptor(
+            tcp.into_raw_fd(),
+            SocketState::ConnectedState,
+            OpenMode::ReadWrite
+        ));
+        s.start_server_encryption();
+        assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+        s.write_all(b"first").unwrap();
+        Write::flush(&mut s).unwrap();
+        go_rx.recv().unwrap();
+        s.write_all(b"second").unwrap();
+        Write::flush(&mut s).unwrap();
+        let mut byte = [0u8; 1];
+        let _ = Read::read(&mut s, &mut byte); // until the client's close
+    });
+    let mut c = SslSocket::new();
+    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    c.connect_to_host_encrypted("127.0.0.1", port);
+    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
+    let mut first = [0u8; 5];
+    Read::read_exact(&mut c, &mut first).unwrap();
+    assert_eq!(&first, b"first");
+    assert!(c.kernel_drained, "the read took everything the kernel had");
+    go_tx.send(()).unwrap();
+    // Until "second" is in the kernel (bounded; the descriptor is only looked at).
+    let mut fds = [crate::ffi::poll::PollFd::new(
+        c.socket_descriptor(),
+        true,
+        false,
+    )];
+    let ready = crate::ffi::poll::poll(&mut fds, Some(std::time::Duration::from_secs(10)));
+    assert!(matches!(ready, Ok(1)) && fds[0].readable, "{ready:?}");
+    assert_eq!(c.bytes_available(), 0);
+    assert!(c.wait_for_ready_read(0), "{}", c.error_string());
+    assert_eq!(c.read_all(), b"second");
+    c.disconnect_from_host();
+    server.join().unwrap();
 }
