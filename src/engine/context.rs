@@ -114,6 +114,9 @@ pub(crate) struct SessionSlot {
     /// The newest session of this connection not yet taken by the socket (TLS 1.3 tickets
     /// arrive after the handshake).
     pub(crate) latest: Mutex<Option<SslSession>>,
+    /// Whether `latest` holds a session not yet taken: checked on every read instead of locking
+    /// `latest`.
+    pub(crate) fresh: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SessionSlot {
@@ -158,6 +161,7 @@ fn remember_session(cache: &SessionCache, ssl: &mut openssl::ssl::SslRef, sessio
     }
     if let Ok(mut latest) = slot.latest.lock() {
         *latest = Some(session);
+        slot.fresh.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -440,6 +440,13 @@ impl Engine {
     /// The newest session OpenSSL established for this connection since the last call (TLS 1.3
     /// tickets arrive after the handshake), for Qt's `sessionTicket()`.
     pub(crate) fn take_new_session(&self) -> Option<openssl::ssl::SslSession> {
+        if !self
+            .session
+            .fresh
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
         self.session.latest.lock().ok()?.take()
     }
 
