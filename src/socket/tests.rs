@@ -25,8 +25,12 @@ impl SslSocket {
 
 const MS: i32 = 10_000;
 
-#[test]
-fn idle_blocking_ends_hold_no_buffers() {
+/// A client and a server socket, both encrypted over loopback (a self-signed server
+/// certificate, no verification). `serve` runs on the server's thread; the client is returned
+/// with that thread.
+fn encrypted_pair(
+    serve: impl FnOnce(SslSocket) + Send + 'static,
+) -> (SslSocket, std::thread::JoinHandle<()>) {
     let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
     let certificate = SslCertificate::from_x509(x509);
     let key = SslKey::new(
@@ -38,7 +42,6 @@ fn idle_blocking_ends_hold_no_buffers() {
     );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (held_tx, held_rx) = mpsc::channel();
     let server = std::thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
         let mut s = SslSocket::new();
@@ -51,6 +54,19 @@ fn idle_blocking_ends_hold_no_buffers() {
         ));
         s.start_server_encryption();
         assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+        serve(s);
+    });
+    let mut c = SslSocket::new();
+    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    c.connect_to_host_encrypted("127.0.0.1", port);
+    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
+    (c, server)
+}
+
+#[test]
+fn idle_blocking_ends_hold_no_buffers() {
+    let (held_tx, held_rx) = mpsc::channel();
+    let (mut c, server) = encrypted_pair(move |mut s| {
         let mut byte = [0u8; 1];
         s.read_exact(&mut byte).unwrap();
         // Last call: a write.
@@ -58,10 +74,6 @@ fn idle_blocking_ends_hold_no_buffers() {
         held_tx.send(s.held_buffer_bytes()).unwrap();
         let _ = s.read(&mut byte); // until the client's close
     });
-    let mut c = SslSocket::new();
-    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
-    c.connect_to_host_encrypted("127.0.0.1", port);
-    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
     c.write_all(&[7]).unwrap();
     let mut byte = [0u8; 1];
     // Last call: a read that got its byte.
@@ -83,29 +95,7 @@ fn idle_blocking_ends_hold_no_buffers() {
 #[test]
 fn a_slow_reader_buffers_one_chunk_of_ciphertext() {
     const TOTAL: usize = 4 * 1024 * 1024;
-    let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
-    let certificate = SslCertificate::from_x509(x509);
-    let key = SslKey::new(
-        &key.private_key_to_pem_pkcs8().unwrap(),
-        KeyAlgorithm::Ec,
-        EncodingFormat::Pem,
-        KeyType::PrivateKey,
-        b"",
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let writer = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        let mut s = SslSocket::new();
-        s.set_local_certificate(certificate);
-        s.set_private_key(key);
-        assert!(s.set_socket_descriptor(
-            tcp.into_raw_fd(),
-            SocketState::ConnectedState,
-            OpenMode::ReadWrite
-        ));
-        s.start_server_encryption();
-        assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+    let (mut c, writer) = encrypted_pair(move |mut s| {
         let chunk = vec![0x5a; 64 * 1024];
         for _ in 0..TOTAL / chunk.len() {
             s.write_all(&chunk).unwrap();
@@ -114,10 +104,6 @@ fn a_slow_reader_buffers_one_chunk_of_ciphertext() {
         let mut byte = [0u8; 1];
         let _ = Read::read(&mut s, &mut byte); // until the reader's close
     });
-    let mut c = SslSocket::new();
-    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
-    c.connect_to_host_encrypted("127.0.0.1", port);
-    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
     let mut got = 0;
     let mut most_held = 0;
     let mut small = [0u8; 16];
@@ -142,30 +128,8 @@ fn a_slow_reader_buffers_one_chunk_of_ciphertext() {
 /// past its deadline it polls once without waiting, and its last drive reads.
 #[test]
 fn a_zero_timeout_wait_sees_data_that_arrived_after_a_draining_read() {
-    let (x509, key) = crate::engine::probe::self_signed("localhost").expect("certificate");
-    let certificate = SslCertificate::from_x509(x509);
-    let key = SslKey::new(
-        &key.private_key_to_pem_pkcs8().unwrap(),
-        KeyAlgorithm::Ec,
-        EncodingFormat::Pem,
-        KeyType::PrivateKey,
-        b"",
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let (go_tx, go_rx) = mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        let mut s = SslSocket::new();
-        s.set_local_certificate(certificate);
-        s.set_private_key(key);
-        assert!(s.set_socket_descriptor(
-            tcp.into_raw_fd(),
-            SocketState::ConnectedState,
-            OpenMode::ReadWrite
-        ));
-        s.start_server_encryption();
-        assert!(s.wait_for_encrypted(MS), "{}", s.error_string());
+    let (mut c, server) = encrypted_pair(move |mut s| {
         s.write_all(b"first").unwrap();
         Write::flush(&mut s).unwrap();
         go_rx.recv().unwrap();
@@ -174,10 +138,6 @@ fn a_zero_timeout_wait_sees_data_that_arrived_after_a_draining_read() {
         let mut byte = [0u8; 1];
         let _ = Read::read(&mut s, &mut byte); // until the client's close
     });
-    let mut c = SslSocket::new();
-    c.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
-    c.connect_to_host_encrypted("127.0.0.1", port);
-    assert!(c.wait_for_encrypted(MS), "{}", c.error_string());
     let mut first = [0u8; 5];
     Read::read_exact(&mut c, &mut first).unwrap();
     assert_eq!(&first, b"first");
