@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::external::{PROC_TIMEOUT, Proc, openssl_binary};
-use common::interop::PemFiles;
+use common::external::{PROC_TIMEOUT, Proc};
+use common::interop::{PemFiles, s_server_serving};
 use common::peer::{Peer, acceptor, read_line, read_plain_line, tls_accept};
 use common::pki::pki;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
@@ -880,25 +880,8 @@ fn serve_echo_holds_back_a_client_that_never_reads() {
 #[test]
 fn probe_sees_an_openssl_server_that_speaks_only_tls_1_0() {
     let pems = PemFiles::new();
-    let mut cmd = Command::new(openssl_binary());
-    cmd.args([
-        "s_server",
-        "-accept",
-        "127.0.0.1:0",
-        "-tls1",
-        "-cipher",
-        "DEFAULT@SECLEVEL=0",
-    ])
-    .arg("-cert")
-    .arg(&pems.server_leaf)
-    .arg("-cert_chain")
-    .arg(&pems.intermediate)
-    .arg("-key")
-    .arg(&pems.server_key)
-    .current_dir(pems.dir());
-    let mut s_server = Proc::spawn("openssl s_server -tls1", cmd);
-    let accept = s_server.expect_value("ACCEPT", PROC_TIMEOUT);
-    let port = accept.rsplit(':').next().unwrap().trim().to_owned();
+    // Serving several connections: the probe makes one per protocol.
+    let (_s_server, port) = s_server_serving(&pems, &["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]);
     let target = format!("127.0.0.1:{port}");
     let v = qssl(&["probe", &target, "--no-ciphers", "--json"])
         .expect(0)

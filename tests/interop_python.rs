@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use common::bytes::{len_and_sha, random_bytes};
 use common::external::Proc;
 use common::interop::{
-    PemFiles, STEP, STEP_MS, accept_within, cert_sha256, crate_server_on, listener, python_peer,
-    python_server, read_line_within, trusting_client, wait_unconnected,
+    PemFiles, STEP, STEP_MS, accept_within, cert_sha256, chain_python_server, crate_server_on,
+    listener, python_peer, read_line_within, trusting_client, wait_unconnected,
 };
 use common::pki::pki;
 use common::recorder::Recorder;
@@ -30,18 +30,11 @@ fn tls_arg(protocol: SslProtocol) -> &'static str {
     }
 }
 
-/// `tls_peer.py server` with the standard server chain.
+/// `tls_peer.py server` with the standard server chain, pinned to `protocol`.
 fn server(pems: &PemFiles, protocol: SslProtocol, extra: &[&str]) -> (Proc, u16) {
-    let mut args = vec![
-        "--tls",
-        tls_arg(protocol),
-        "--cert",
-        pems.server_chain.to_str().unwrap(),
-        "--key",
-        pems.server_key.to_str().unwrap(),
-    ];
+    let mut args = vec!["--tls", tls_arg(protocol)];
     args.extend_from_slice(extra);
-    python_server(&args)
+    chain_python_server(pems, &args)
 }
 
 /// `tls_peer.py client` connecting to `port`, trusting the test root.

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use common::bytes::{Digest, XorShift64, len_and_sha, random_bytes};
 use common::external::Proc;
 use common::interop::{
-    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, encrypted_client,
-    listener, python_peer, python_server, trusting_client, wait_unconnected,
+    PemFiles, STEP, STEP_MS, accept_within, chain_python_server, crate_server_on, drive_until,
+    encrypted_client, listener, python_peer, trusting_client, wait_unconnected,
 };
 use common::peer::{Peer, acceptor};
 use common::pki::pki;
@@ -35,18 +35,10 @@ use qsslsocket::*;
 /// A Python server that sends `count` bytes and then ends as `end` says.
 fn source(pems: &PemFiles, count: usize, end: &str) -> (Proc, u16) {
     let count = count.to_string();
-    python_server(&[
-        "--cert",
-        pems.server_chain.to_str().unwrap(),
-        "--key",
-        pems.server_key.to_str().unwrap(),
-        "--action",
-        "source",
-        "--count",
-        &count,
-        "--end",
-        end,
-    ])
+    chain_python_server(
+        pems,
+        &["--action", "source", "--count", &count, "--end", end],
+    )
 }
 
 /// Reads with `io::Read` until it returns `Ok(0)` or an error; returns the data and the end.
@@ -775,14 +767,7 @@ fn fuzz_mutated_client_hellos() {
 #[test]
 fn disconnect_while_connecting() {
     let pems = PemFiles::new();
-    let (mut py, port) = python_server(&[
-        "--cert",
-        pems.server_chain.to_str().unwrap(),
-        "--key",
-        pems.server_key.to_str().unwrap(),
-        "--action",
-        "sink",
-    ]);
+    let (mut py, port) = chain_python_server(&pems, &["--action", "sink"]);
     let mut s = trusting_client();
     let rec = Recorder::attach(&mut s);
     s.connect_to_host_encrypted("127.0.0.1", port);

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use common::bytes::{Digest, len_and_sha, random_bytes};
 use common::external::Proc;
 use common::interop::{
-    PemFiles, STEP, STEP_MS, accept_within, crate_server_on, drive_until, encrypted_client,
-    listener, python_peer, python_server, trusting_client, wait_unconnected,
+    PemFiles, STEP, STEP_MS, accept_within, chain_python_server, crate_server_on, drive_until,
+    encrypted_client, listener, python_peer, trusting_client, wait_unconnected,
 };
 use qsslsocket::*;
 
@@ -24,18 +24,6 @@ const MIB: usize = 1024 * 1024;
 
 /// Time allowed for a 64 MiB transfer in a debug build on a loaded machine.
 const BULK: Duration = Duration::from_secs(120);
-
-/// Python server with the standard chain and `extra` arguments.
-fn py_server(pems: &PemFiles, extra: &[&str]) -> (Proc, u16) {
-    let mut args = vec![
-        "--cert",
-        pems.server_chain.to_str().unwrap(),
-        "--key",
-        pems.server_key.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    python_server(&args)
-}
 
 /// Sums of `bytes_written` and `encrypted_bytes_written`, and the number of emissions.
 #[derive(Clone, Default)]
@@ -153,7 +141,7 @@ fn wait_for_ack(s: &mut SslSocket, py: &mut Proc, data: &[u8], timeout: Duration
 fn upload(size: usize, api: Api, timeout: Duration) {
     let pems = PemFiles::new();
     let expect = size.to_string();
-    let (mut py, port) = py_server(&pems, &["--action", "sink", "--expect", &expect]);
+    let (mut py, port) = chain_python_server(&pems, &["--action", "sink", "--expect", &expect]);
     let data = random_bytes(size as u64, size);
     let mut s = encrypted_client(port);
     let signals = WriteSignals::attach(&mut s);
@@ -188,7 +176,7 @@ fn upload(size: usize, api: Api, timeout: Duration) {
 fn download(size: usize, api: Api, timeout: Duration) {
     let pems = PemFiles::new();
     let count = size.to_string();
-    let (mut py, port) = py_server(
+    let (mut py, port) = chain_python_server(
         &pems,
         &[
             "--action",
@@ -322,7 +310,7 @@ fn crate_server_both_directions_1mib() {
 #[test]
 fn echo_1mib_full_duplex() {
     let pems = PemFiles::new();
-    let (mut py, port) = py_server(&pems, &["--action", "echo"]);
+    let (mut py, port) = chain_python_server(&pems, &["--action", "echo"]);
     let data = random_bytes(99, MIB);
     let mut s = encrypted_client(port);
     assert_eq!(s.write(&data), MIB as i64);
@@ -349,7 +337,7 @@ fn read_limit(limit: i64, total: usize) {
     const RECORD: i64 = 16 * 1024;
     let pems = PemFiles::new();
     let count = total.to_string();
-    let (mut py, port) = py_server(
+    let (mut py, port) = chain_python_server(
         &pems,
         &[
             "--action", "source", "--count", &count, "--seed", "3", "--end", "wait",
@@ -423,7 +411,7 @@ fn read_buffer_size_back_pressure() {
 #[test]
 fn data_before_remote_close_is_kept() {
     let pems = PemFiles::new();
-    let (mut py, port) = py_server(
+    let (mut py, port) = chain_python_server(
         &pems,
         &[
             "--action",
@@ -458,7 +446,7 @@ fn data_before_remote_close_is_kept() {
 fn big_write_taken_by_one_drive() {
     let pems = PemFiles::new();
     let expect = (10 * MIB).to_string();
-    let (mut py, port) = py_server(&pems, &["--action", "sink", "--expect", &expect]);
+    let (mut py, port) = chain_python_server(&pems, &["--action", "sink", "--expect", &expect]);
     let data = random_bytes(46, 10 * MIB);
     let mut s = encrypted_client(port);
     let errors = Arc::new(Mutex::new(Vec::new()));

@@ -88,6 +88,18 @@ pub fn python_server(args: &[&str]) -> (Proc, u16) {
     (proc, port)
 }
 
+/// `tls_peer.py server` with the standard server chain and key, and `extra` arguments.
+pub fn chain_python_server(pems: &PemFiles, extra: &[&str]) -> (Proc, u16) {
+    let mut args = vec![
+        "--cert",
+        pems.server_chain.to_str().expect("UTF-8 path"),
+        "--key",
+        pems.server_key.to_str().expect("UTF-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    python_server(&args)
+}
+
 /// Starts `tests/peers/tls_peer.py ROLE ARGS` (ROLE "client" needs `--port`).
 pub fn python_peer(role: &str, args: &[&str]) -> Proc {
     let mut cmd = Command::new(python());
@@ -102,8 +114,15 @@ pub fn python_peer(role: &str, args: &[&str]) -> Proc {
 /// one connection (`-naccept 1`) and `extra` options (e.g. `-rev`, `-tls1_2`). Returns it and
 /// its port, parsed from its `ACCEPT 127.0.0.1:PORT` line.
 pub fn s_server(pems: &PemFiles, extra: &[&str]) -> (Proc, u16) {
+    let mut args = vec!["-naccept", "1"];
+    args.extend_from_slice(extra);
+    s_server_serving(pems, &args)
+}
+
+/// [`s_server`] without the one-connection limit: it serves until it is dropped.
+pub fn s_server_serving(pems: &PemFiles, extra: &[&str]) -> (Proc, u16) {
     let mut cmd = Command::new(openssl_binary());
-    cmd.args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"])
+    cmd.args(["s_server", "-accept", "127.0.0.1:0"])
         .arg("-cert")
         .arg(&pems.server_leaf)
         .arg("-cert_chain")
