@@ -17,12 +17,11 @@
 //! blocking_https_get`.
 
 mod common;
-use common::{KeyKind, mint};
+use common::{KeyKind, mint, stand_in_server};
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use qsslsocket::{SslConfiguration, SslServer, SslSocket};
+use qsslsocket::{SslServer, SslSocket};
 
 /// Answers one request with a small page, then closes (HTTP/1.0).
 fn web_server(server: &mut SslServer) {
@@ -52,17 +51,7 @@ fn web_server(server: &mut SslServer) {
 
 fn main() {
     let (certificate, key) = mint(KeyKind::Ec);
-    let mut config = SslConfiguration::default_configuration();
-    config.set_local_certificate(certificate.clone());
-    config.set_private_key(key);
-    let mut server = SslServer::new();
-    server.set_ssl_configuration(config);
-    assert!(
-        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-        "listen: {}",
-        server.error_string()
-    );
-    let port = server.server_port();
+    let (mut server, port) = stand_in_server(certificate.clone(), key);
     let server_thread = thread::spawn(move || web_server(&mut server));
 
     // The snippet.

@@ -18,30 +18,18 @@
 //! ignore_expected_ssl_errors`.
 
 mod common;
-use common::{KeyKind, mint};
+use common::{KeyKind, mint, stand_in_server};
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
 use qsslsocket::{
-    EncodingFormat, PatternSyntax, SslCertificate, SslConfiguration, SslError, SslErrorKind,
-    SslKey, SslServer, SslSocket,
+    EncodingFormat, PatternSyntax, SslCertificate, SslError, SslErrorKind, SslKey, SslSocket,
 };
 
 /// A server on 127.0.0.1 that accepts one connection and completes (or fails) its handshake.
 fn start_server(cert_pem: &[u8], key: SslKey) -> (u16, thread::JoinHandle<()>) {
-    let mut config = SslConfiguration::default_configuration();
-    config
-        .set_local_certificate(SslCertificate::from_data(cert_pem, EncodingFormat::Pem)[0].clone());
-    config.set_private_key(key);
-    let mut server = SslServer::new();
-    server.set_ssl_configuration(config);
-    assert!(
-        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-        "{}",
-        server.error_string()
-    );
-    let port = server.server_port();
+    let certificate = SslCertificate::from_data(cert_pem, EncodingFormat::Pem)[0].clone();
+    let (mut server, port) = stand_in_server(certificate, key);
     let handle = thread::spawn(move || {
         if server.wait_for_new_connection(5000) {
             if let Some(mut socket) = server.next_pending_connection() {

@@ -13,12 +13,11 @@
 //! imap_write_before_encrypted`.
 
 mod common;
-use common::{KeyKind, mint};
+use common::{KeyKind, mint, stand_in_server};
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use qsslsocket::{SslConfiguration, SslServer, SslSocket};
+use qsslsocket::{SslServer, SslSocket};
 
 /// One IMAP-like session: greeting, then an answer to `1 CAPABILITY`.
 fn imap_server(server: &mut SslServer) {
@@ -55,17 +54,7 @@ fn imap_server(server: &mut SslServer) {
 
 fn main() {
     let (certificate, key) = mint(KeyKind::Ec);
-    let mut config = SslConfiguration::default_configuration();
-    config.set_local_certificate(certificate.clone());
-    config.set_private_key(key);
-    let mut server = SslServer::new();
-    server.set_ssl_configuration(config);
-    assert!(
-        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-        "listen: {}",
-        server.error_string()
-    );
-    let port = server.server_port();
+    let (mut server, port) = stand_in_server(certificate.clone(), key);
     let server_thread = thread::spawn(move || imap_server(&mut server));
 
     // The client, as in Qt's snippet.

@@ -12,12 +12,11 @@
 //! set_ciphers_string`.
 
 mod common;
-use common::{KeyKind, mint};
+use common::{KeyKind, mint, stand_in_server};
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::thread;
 
-use qsslsocket::{SslCipher, SslConfiguration, SslProtocol, SslServer, SslSocket};
+use qsslsocket::{SslCipher, SslConfiguration, SslProtocol, SslSocket};
 
 const CIPHERS: &str = "DHE-RSA-AES256-SHA:DHE-DSS-AES256-SHA:AES256-SHA";
 
@@ -32,17 +31,7 @@ fn main() {
     println!("ciphers(): {}", names.join(", "));
 
     let (certificate, key) = mint(KeyKind::Rsa);
-    let mut server_config = SslConfiguration::default_configuration();
-    server_config.set_local_certificate(certificate.clone());
-    server_config.set_private_key(key);
-    let mut server = SslServer::new();
-    server.set_ssl_configuration(server_config);
-    assert!(
-        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-        "listen: {}",
-        server.error_string()
-    );
-    let port = server.server_port();
+    let (mut server, port) = stand_in_server(certificate.clone(), key);
     let server_thread = thread::spawn(move || {
         if server.wait_for_new_connection(5000) {
             if let Some(mut socket) = server.next_pending_connection() {

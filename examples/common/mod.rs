@@ -1,5 +1,5 @@
 //! What the examples share: a certificate for their local stand-in servers, minted at start
-//! (nothing on disk, no key committed). Not an example itself (`cargo` only builds
+//! (nothing on disk, no key committed), and those servers' listening socket on 127.0.0.1. Not an example itself (`cargo` only builds
 //! `examples/*.rs` and `examples/*/main.rs`).
 
 use openssl::asn1::Asn1Time;
@@ -10,7 +10,11 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::extension::SubjectAlternativeName;
 use openssl::x509::{X509, X509NameBuilder};
-use qsslsocket::{EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslKey};
+use std::net::{IpAddr, Ipv4Addr};
+
+use qsslsocket::{
+    EncodingFormat, KeyAlgorithm, KeyType, SslCertificate, SslConfiguration, SslKey, SslServer,
+};
 
 /// The key type of a minted certificate.
 #[allow(dead_code)] // each example uses one of them
@@ -65,4 +69,26 @@ pub(crate) fn mint(kind: KeyKind) -> (SslCertificate, SslKey) {
         b"",
     );
     (cert[0].clone(), key)
+}
+
+/// Starts listening on 127.0.0.1, on a port the kernel picks; returns the port.
+pub(crate) fn listen_locally(server: &mut SslServer) -> u16 {
+    assert!(
+        server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        "listen: {}",
+        server.error_string()
+    );
+    server.server_port()
+}
+
+/// A stand-in server presenting `certificate`, listening on 127.0.0.1; returns it and its port.
+#[allow(dead_code)] // not every example uses it
+pub(crate) fn stand_in_server(certificate: SslCertificate, key: SslKey) -> (SslServer, u16) {
+    let mut config = SslConfiguration::default_configuration();
+    config.set_local_certificate(certificate);
+    config.set_private_key(key);
+    let mut server = SslServer::new();
+    server.set_ssl_configuration(config);
+    let port = listen_locally(&mut server);
+    (server, port)
 }
