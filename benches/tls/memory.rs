@@ -40,6 +40,42 @@ fn port_line(port: u16) {
     std::io::stdout().flush().expect("stdout");
 }
 
+/// Which end of the 1-byte exchange a measured connection is.
+#[derive(Clone, Copy)]
+enum Side {
+    /// Reads the byte, then echoes it.
+    Server,
+    /// Writes the byte, then reads the echo.
+    Client,
+}
+
+/// Opens `n + 1` connections with `open`, each exchanging 1 byte each way; the first is dropped
+/// before `CHECKPOINT 0` (the warm-up), the other `n` are returned, idle.
+fn hold<S: Read + Write>(n: usize, side: Side, mut open: impl FnMut() -> S) -> Vec<S> {
+    let mut held = Vec::with_capacity(n);
+    for i in 0..=n {
+        let mut s = open();
+        let mut b = [7u8; 1];
+        match side {
+            Side::Server => {
+                s.read_exact(&mut b).expect("read");
+                s.write_all(&b).expect("write");
+            }
+            Side::Client => {
+                s.write_all(&b).expect("write");
+                s.read_exact(&mut b).expect("read");
+            }
+        }
+        if i == 0 {
+            drop(s);
+            checkpoint("CHECKPOINT 0");
+        } else {
+            held.push(s);
+        }
+    }
+    held
+}
+
 /// The measured process: `implementation` is `raw`, `raw-release` or `crate`.
 pub(crate) fn measured(
     dir: &Path,
@@ -57,66 +93,25 @@ pub(crate) fn measured(
         ("crate", "server") => {
             let server = krate::listen(krate::server_config(&pki, tls));
             port_line(server.port());
-            for i in 0..=n {
+            held_crate = hold(n, Side::Server, || {
                 let mut s = krate::next(&server);
                 assert!(krate::encrypted(&mut s), "handshake: {}", s.error_string());
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).expect("read");
-                s.write_all(&b).expect("write");
-                if i == 0 {
-                    drop(s);
-                    checkpoint("CHECKPOINT 0");
-                } else {
-                    held_crate.push(s);
-                }
-            }
+                s
+            });
         }
         ("crate", _) => {
             let config = krate::client_config(&pki, tls, false);
-            for i in 0..=n {
-                let mut s = krate::connect(&config, port);
-                s.write_all(&[7]).expect("write");
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).expect("read");
-                if i == 0 {
-                    drop(s);
-                    checkpoint("CHECKPOINT 0");
-                } else {
-                    held_crate.push(s);
-                }
-            }
+            held_crate = hold(n, Side::Client, || krate::connect(&config, port));
         }
         (_, "server") => {
             let ctx = raw::server_ctx(&pki, tls, release);
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
             port_line(listener.local_addr().expect("addr").port());
-            for i in 0..=n {
-                let mut s = raw::accept(&ctx, &listener);
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).expect("read");
-                s.write_all(&b).expect("write");
-                if i == 0 {
-                    drop(s);
-                    checkpoint("CHECKPOINT 0");
-                } else {
-                    held_raw.push(s);
-                }
-            }
+            held_raw = hold(n, Side::Server, || raw::accept(&ctx, &listener));
         }
         _ => {
             let ctx = raw::client_ctx(&pki, tls, release);
-            for i in 0..=n {
-                let mut s = raw::connect(&ctx, port);
-                s.write_all(&[7]).expect("write");
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).expect("read");
-                if i == 0 {
-                    drop(s);
-                    checkpoint("CHECKPOINT 0");
-                } else {
-                    held_raw.push(s);
-                }
-            }
+            held_raw = hold(n, Side::Client, || raw::connect(&ctx, port));
         }
     }
     checkpoint("CHECKPOINT 1");
