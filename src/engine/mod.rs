@@ -308,6 +308,9 @@ impl Engine {
         if buf.is_empty() {
             return ReadOutcome::Data(0);
         }
+        if self.nothing_to_read() {
+            return ReadOutcome::NeedInput;
+        }
         self.ssl_touched = true;
         match self.stream.ssl_read(buf) {
             Ok(0) => ReadOutcome::NeedInput,
@@ -326,6 +329,16 @@ impl Engine {
             Err(e) if is_unexpected_eof(&e) => ReadOutcome::Truncated,
             Err(e) => ReadOutcome::Failed(self.fail(FailureKind::Read, &e)),
         }
+    }
+
+    /// Whether `SSL_read` could only ask for more input: no ciphertext queued, no end of
+    /// stream to report, and no plaintext decrypted but not yet returned. Without read-ahead
+    /// OpenSSL buffers at most the record it is reading, so nothing else can come out. Skipping
+    /// the call saves its error-queue clearing and `SSL_get_error` (a drive asks several times
+    /// per connection step).
+    fn nothing_to_read(&self) -> bool {
+        let pipe = self.stream.get_ref();
+        pipe.incoming.is_empty() && !pipe.incoming_eof && self.stream.ssl().pending() == 0
     }
 
     /// Sends close_notify (once), unless the handshake is still running or a fatal error

@@ -164,6 +164,34 @@ fn close_notify_is_a_clean_end_and_eof_alone_is_truncation() {
 }
 
 #[test]
+fn plaintext_held_inside_openssl_is_read_with_no_ciphertext_queued() {
+    let Pair {
+        mut client,
+        mut server,
+        ..
+    } = pair(SslProtocol::TlsV1_3, false);
+    assert!(handshake_in_memory(&mut client, &mut server));
+    server.write_plaintext(b"0123456789").unwrap();
+    shuttle(&mut server, &mut client);
+    let mut one = [0u8; 1];
+    // Post-handshake messages (TLS 1.3 tickets) come first; the first byte of data then leaves
+    // the other nine decrypted inside OpenSSL, with the engine's own queue empty.
+    while client.read_plaintext(&mut one) == ReadOutcome::NeedInput {
+        assert!(
+            client.pending_ciphertext_in() > 0,
+            "data arrived but none came out"
+        );
+    }
+    assert_eq!(one, *b"0");
+    assert_eq!(client.pending_ciphertext_in(), 0);
+    let (rest, outcome) = read_all(&mut client);
+    assert_eq!(rest, b"123456789", "nothing is left behind in OpenSSL");
+    assert_eq!(outcome, ReadOutcome::NeedInput);
+    // Once it is all out, the skipped call and the real one agree.
+    assert_eq!(client.read_plaintext(&mut one), ReadOutcome::NeedInput);
+}
+
+#[test]
 fn errors_are_sticky() {
     let Pair {
         mut client,
