@@ -119,8 +119,7 @@ fn child(spec: &Value) {
             if crate_side {
                 krate::handshakes(&dir, tls, seconds, resume)
             } else {
-                assert!(!resume, "rust-stream cannot resume without unsafe");
-                raw::handshakes(&dir, tls, seconds)
+                raw::handshakes(&dir, tls, seconds, resume)
             }
         }
         "lat" => {
@@ -526,11 +525,7 @@ fn handshake_suite(opts: &Options, env: &Env, runs: &mut Vec<Run>) {
                 if resume { "resumed" } else { "full" },
                 tls.label()
             );
-            let mut configs = Vec::new();
-            if !resume {
-                configs.push("rust-stream");
-            }
-            configs.push("crate");
+            let mut configs = vec!["rust-stream", "crate"];
             if env.c_binary.is_some() {
                 configs.push("c-libssl");
             }
@@ -668,14 +663,8 @@ fn open_file_limit() -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 // Aggregation.
 
-/// The configuration each one is compared with, per suite and workload.
-fn baseline(suite: &str, workload: &str) -> &'static str {
-    match suite {
-        "handshake" if workload.starts_with("resumed") => "c-libssl",
-        "memory" => "rust-stream",
-        _ => "rust-stream",
-    }
-}
+/// The configuration every other one is compared with: the raw `openssl` crate.
+const BASELINE: &str = "rust-stream";
 
 fn summarize(runs: &[Run]) -> Vec<Value> {
     let mut keys: Vec<(&str, String, &str)> = Vec::new();
@@ -708,8 +697,8 @@ fn summarize(runs: &[Run]) -> Vec<Value> {
         entry["foreign_median"] = json!(sys::median(&foreign));
         // Compared with the baseline of the same round, and with every other configuration.
         let references: Vec<&str> = {
-            let mut v = vec![baseline(suite, &workload)];
-            if suite == "handshake" && !workload.starts_with("resumed") {
+            let mut v = vec![BASELINE];
+            if suite == "handshake" {
                 v.push("c-libssl");
             }
             if suite == "memory" {
@@ -797,7 +786,7 @@ fn print_report(summary: &[Value]) {
             println!("\n## {suite}");
             last = suite.to_owned();
         }
-        let base = baseline(suite, workload);
+        let base = BASELINE;
         let line = match suite {
             "bulk" => format!(
                 "MB/s {} ratio {} | MB/CPU-s {} ratio {}",

@@ -111,7 +111,7 @@ pub(crate) fn measured(
         }
         _ => {
             let ctx = raw::client_ctx(&pki, tls, release);
-            held_raw = hold(n, Side::Client, || raw::connect(&ctx, port));
+            held_raw = hold(n, Side::Client, || raw::connect(&ctx, port, None));
         }
     }
     checkpoint("CHECKPOINT 1");
@@ -138,7 +138,7 @@ pub(crate) fn peer(dir: &Path, tls: Tls, role: &str, count: usize, port: u16) {
     } else {
         let ctx = raw::client_ctx(&pki, tls, false);
         for _ in 0..count {
-            let mut s = raw::connect(&ctx, port);
+            let mut s = raw::connect(&ctx, port, None);
             s.write_all(&[7]).expect("peer write");
             let mut b = [0u8; 1];
             s.read_exact(&mut b).expect("peer read");

@@ -1,10 +1,9 @@
 //! The baseline, perf-limits.md's "rust-stream": the `openssl` crate's blocking
 //! `SslStream<TcpStream>`, client and server on two threads of one process, contexts built once.
 //!
-//! Resumption is not measured here: offering a saved session needs `SslRef::set_session`, which
-//! the `openssl` crate marks `unsafe`, and this repository allows `unsafe` only under `src/ffi/`
-//! (`ci/layering.sh`). The resumed-handshake baseline is libssl driven from C instead
-//! (`c_baseline.c`, see `cbase.rs`).
+//! Resumed handshakes offer the previous connection's session with `SslRef::set_session`, the
+//! one `unsafe` call outside `src/ffi/` (`ci/layering.sh` allows it in this file only): the
+//! baseline is written on the `openssl` crate alone, and that is how the crate offers a session.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -13,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslStream, SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslSession, SslSessionRef, SslStream,
+    SslVerifyMode, SslVersion,
 };
 use serde_json::{Value, json};
 
@@ -59,13 +59,24 @@ pub(crate) fn client_ctx(pki: &Loaded, tls: Tls, release: bool) -> SslContext {
     b.build()
 }
 
-/// TCP connect plus a verifying client handshake (chain and host name `localhost`).
-pub(crate) fn connect(ctx: &SslContext, port: u16) -> SslStream<TcpStream> {
+/// TCP connect plus a verifying client handshake (chain and host name `localhost`), offering
+/// `session` for resumption if given.
+pub(crate) fn connect(
+    ctx: &SslContext,
+    port: u16,
+    session: Option<&SslSessionRef>,
+) -> SslStream<TcpStream> {
     let tcp = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
     let mut ssl = Ssl::new(ctx).expect("ssl");
     ssl.set_hostname("localhost").expect("SNI");
     ssl.param_mut().set_host("localhost").expect("host check");
+    if let Some(session) = session {
+        #[allow(unsafe_code)]
+        // SAFETY: `set_session` requires a session from a context with the same SSL method;
+        // every session offered here came from a connection made with `ctx` itself.
+        unsafe { ssl.set_session(session) }.expect("offer the session");
+    }
     ssl.connect(tcp).expect("client handshake")
 }
 
@@ -106,7 +117,7 @@ pub(crate) fn bulk(dir: &std::path::Path, tls: Tls, bytes: u64, chunk: usize) ->
         let _ = s.read(&mut buf); // the client's close_notify
         cpu
     });
-    let mut s = connect(&cctx, port);
+    let mut s = connect(&cctx, port, None);
     let data = vec![0x5au8; chunk];
     let c0 = thread_cpu_ns();
     let t0 = Instant::now();
@@ -128,9 +139,10 @@ pub(crate) fn bulk(dir: &std::path::Path, tls: Tls, bytes: u64, chunk: usize) ->
     json!({"secs": secs, "cpu_s": (client_cpu + server_cpu) as f64 / 1e9, "cipher": cipher})
 }
 
-/// Sequential connections for `seconds`: TCP connect, full handshake, 1 byte each way,
-/// close_notify from the client, close.
-pub(crate) fn handshakes(dir: &std::path::Path, tls: Tls, seconds: f64) -> Value {
+/// Sequential connections for `seconds`: TCP connect, handshake, 1 byte each way, close_notify
+/// from the client, close. With `resume`, each connection offers the session of the one before
+/// (taken after the 1-byte read, so TLS 1.3 tickets have arrived).
+pub(crate) fn handshakes(dir: &std::path::Path, tls: Tls, seconds: f64, resume: bool) -> Value {
     let pki = load(dir, tls.kind);
     let sctx = server_ctx(&pki, tls, false);
     let cctx = client_ctx(&pki, tls, false);
@@ -167,12 +179,16 @@ pub(crate) fn handshakes(dir: &std::path::Path, tls: Tls, seconds: f64) -> Value
     let deadline = t0 + Duration::from_secs_f64(seconds);
     let mut count = 0u64;
     let mut reused = 0u64;
+    let mut session: Option<SslSession> = None;
     while Instant::now() < deadline {
-        let mut s = connect(&cctx, port);
+        let mut s = connect(&cctx, port, session.as_deref());
         s.write_all(&[7]).expect("write");
         let mut b = [0u8; 1];
         s.read_exact(&mut b).expect("read");
         reused += u64::from(s.ssl().session_reused());
+        if resume {
+            session = s.ssl().session().map(ToOwned::to_owned);
+        }
         s.shutdown().expect("close_notify");
         drop(s);
         count += 1;
@@ -202,7 +218,7 @@ pub(crate) fn ping_pong(dir: &std::path::Path, tls: Tls, warm: usize, iters: usi
         }
         let _ = s.read(&mut b);
     });
-    let mut s = connect(&cctx, port);
+    let mut s = connect(&cctx, port, None);
     let mut rtts = Vec::with_capacity(iters);
     let mut b = [0u8; 1];
     for i in 0..total {
