@@ -66,6 +66,15 @@ fn rfc_matches(x509: &X509Ref, name: &str) -> bool {
         }
     };
     let mut flags = openssl_sys::X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+    // The usual case first: a DNS SAN matches, whatever else the certificate has (this saves
+    // decoding the SANs a second time below).
+    if ffi::check_host(
+        x509,
+        ascii.as_bytes(),
+        flags | openssl_sys::X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+    ) {
+        return true;
+    }
     // OpenSSL falls back to the CN whenever there is no *DNS* SAN; RFC 9525 also rules the CN
     // out when an IP SAN is present.
     let (has_dns, has_ip) = san_kinds(x509);
