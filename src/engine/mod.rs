@@ -101,6 +101,9 @@ pub(crate) struct Engine {
     /// set by every call that reads, writes or handshakes, cleared by `release_buffers`, so that
     /// releasing an idle connection again costs no FFI call.
     ssl_touched: bool,
+    /// The last handshake step stopped for want of input: until ciphertext (or the end of the
+    /// stream) arrives, another step could only say the same.
+    handshake_awaits_input: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -172,6 +175,7 @@ impl Engine {
             close_notify_received: false,
             session,
             ssl_touched: true,
+            handshake_awaits_input: false,
         })
     }
 
@@ -250,7 +254,11 @@ impl Engine {
         if self.handshake_done {
             return Ok(true);
         }
+        if self.handshake_awaits_input && self.no_input() {
+            return Ok(false);
+        }
         self.ssl_touched = true;
+        self.handshake_awaits_input = false;
         match self.stream.do_handshake() {
             Ok(()) => {
                 self.handshake_done = true;
@@ -260,6 +268,7 @@ impl Engine {
                 Ok(true)
             }
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
+                self.handshake_awaits_input = e.code() == ErrorCode::WANT_READ;
                 Ok(false)
             }
             Err(e) => Err(self.fail(FailureKind::Handshake, &e)),
@@ -331,14 +340,19 @@ impl Engine {
         }
     }
 
-    /// Whether `SSL_read` could only ask for more input: no ciphertext queued, no end of
-    /// stream to report, and no plaintext decrypted but not yet returned. Without read-ahead
-    /// OpenSSL buffers at most the record it is reading, so nothing else can come out. Skipping
-    /// the call saves its error-queue clearing and `SSL_get_error` (a drive asks several times
-    /// per connection step).
+    /// Whether `SSL_read` could only ask for more input: none arrived, and no plaintext was
+    /// decrypted but not yet returned. Without read-ahead OpenSSL buffers at most the record it
+    /// is reading, so nothing else can come out. Skipping the call saves its error-queue
+    /// clearing and `SSL_get_error` (a drive asks several times per connection step).
     fn nothing_to_read(&self) -> bool {
+        self.no_input() && self.stream.ssl().pending() == 0
+    }
+
+    /// No ciphertext queued and no end of stream to report: OpenSSL, which reads until the
+    /// queue is empty before it asks for more, has nothing new to look at.
+    fn no_input(&self) -> bool {
         let pipe = self.stream.get_ref();
-        pipe.incoming.is_empty() && !pipe.incoming_eof && self.stream.ssl().pending() == 0
+        pipe.incoming.is_empty() && !pipe.incoming_eof
     }
 
     /// Sends close_notify (once), unless the handshake is still running or a fatal error
