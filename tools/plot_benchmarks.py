@@ -53,6 +53,9 @@ def find(summary, suite, workload, config):
 
 
 def bars(ax, summary, suite, workloads, configs, metric, scale=1.0):
+    if not configs:  # a run of other suites only
+        ax.text(0.5, 0.5, f"no {suite} results in this run", ha="center", transform=ax.transAxes)
+        return
     width = 0.8 / len(configs)
     for i, config in enumerate(configs):
         xs, ys, lo, hi = [], [], [], []

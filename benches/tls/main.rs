@@ -227,7 +227,7 @@ impl Options {
                 .unwrap_or(if quick { 128 << 20 } else { 1 << 30 }),
             seconds: value("--seconds")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(if quick { 0.4 } else { 3.0 }),
+                .unwrap_or(if quick { 0.4 } else { 2.0 }),
             warm: if quick { 200 } else { 1_000 },
             iters: value("--iters")
                 .and_then(|v| v.parse().ok())
@@ -518,18 +518,24 @@ fn handshake_suite(opts: &Options, env: &Env, runs: &mut Vec<Run>) {
         (ec13, true),
         (rsa12, true),
     ];
-    for round in 0..opts.rounds(5) {
-        for (wi, &(tls, resume)) in workloads.iter().enumerate() {
+    // Many short rounds: this VM drifts between speeds over minutes, and the median of paired
+    // ratios settles with the number of rounds more than with their length.
+    for round in 0..opts.rounds(9) {
+        // Each workload also runs with the whole child on CPU 0 (the two Rust implementations
+        // only): no cross-core wake-ups, so the ratio shows the CPU each connection costs.
+        let modes = workloads.iter().flat_map(|&w| [(w, false), (w, true)]);
+        for (wi, ((tls, resume), pinned)) in modes.enumerate() {
             let name = format!(
-                "{}-{}",
+                "{}{}-{}",
+                if pinned { "pinned-" } else { "" },
                 if resume { "resumed" } else { "full" },
                 tls.label()
             );
             let mut configs = vec!["rust-stream", "crate"];
-            if env.c_binary.is_some() {
+            if env.c_binary.is_some() && !pinned {
                 configs.push("c-libssl");
             }
-            if env.python.is_some() {
+            if env.python.is_some() && !pinned {
                 configs.push("python");
             }
             for config in rotated(&configs, round + wi) {
@@ -547,7 +553,7 @@ fn handshake_suite(opts: &Options, env: &Env, runs: &mut Vec<Run>) {
                     )),
                     _ => {
                         spec["impl"] = json!(if config == "crate" { "crate" } else { "raw" });
-                        run_child(env.rust_command(&spec, false))
+                        run_child(env.rust_command(&spec, pinned))
                     }
                 };
                 let mut m = BTreeMap::new();
