@@ -1,8 +1,7 @@
-/* The handshake workload on libssl from C: the baseline for resumed handshakes.
+/* The handshake workload on libssl from C: a second reference next to the Rust baseline (the
+ * openssl crate's SslStream<TcpStream>, benches/tls/raw.rs).
  *
- * The Rust baseline (the openssl crate's SslStream<TcpStream>) cannot offer a saved session
- * without `unsafe` (SslRef::set_session), which this repository allows only under src/ffi/. This
- * is the same workload with the same library: client and server threads in one process,
+ * The same workload with the same library: client and server threads in one process,
  * blocking sockets, contexts built once; each connection: TCP connect (TCP_NODELAY), handshake,
  * 1 byte each way, close_notify from the client, close. The client verifies the chain (trusting
  * only the benchmark root) and the host name "localhost". With resume=1 the client offers the

@@ -1,6 +1,6 @@
 //! The C baseline (`c_baseline.c`): libssl driven from C, built at run time with the system C
-//! compiler. It is the resumed-handshake baseline, because the `openssl` crate offers a saved
-//! session only through an `unsafe` call (see `raw.rs`).
+//! compiler. A second reference for the handshake rows: it shows what the `openssl` crate's own
+//! layer (rust-stream, the baseline) costs over the library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
