@@ -2,7 +2,7 @@
 //! "rust-stream" baseline), libssl from C and Python's `ssl`, on one machine in one run.
 //!
 //! ```text
-//! cargo bench --bench tls                      # everything (about 10 minutes)
+//! cargo bench --bench tls                      # everything (about 15 minutes)
 //! cargo bench --bench tls -- --quick           # smoke check, under a minute
 //! cargo bench --bench tls -- handshake --rounds 7 --out results.json
 //! ```
