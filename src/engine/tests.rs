@@ -223,6 +223,22 @@ fn errors_are_sticky() {
 }
 
 #[test]
+fn a_handshake_waiting_for_input_still_sees_the_end_of_the_stream() {
+    let Pair { mut client, .. } = pair(SslProtocol::TlsV1_3, false);
+    assert_eq!(client.handshake(), Ok(false), "the ClientHello is produced");
+    let hello = client.outgoing().len();
+    assert!(hello > 0);
+    client.consume_outgoing(hello);
+    // Nothing arrived: another step produces nothing and is not an error.
+    assert_eq!(client.handshake(), Ok(false));
+    assert!(client.outgoing().is_empty());
+    // The peer closed before answering: the next step reports it.
+    client.handle_transport_eof();
+    let failure = client.handshake().unwrap_err();
+    assert_eq!(failure.kind, super::FailureKind::Handshake);
+}
+
+#[test]
 fn a_handshake_failure_carries_openssl_s_reason() {
     let Pair { mut client, .. } = pair(SslProtocol::TlsV1_3, false);
     assert_eq!(client.handshake(), Ok(false), "the ClientHello is produced");
