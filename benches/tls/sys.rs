@@ -13,6 +13,20 @@ pub(crate) fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) all live threads of this process have used, in nanoseconds (the sum
+/// of `/proc/self/task/*/schedstat`). Differences over a window count every thread that ran in
+/// it, the crate's own helpers (the lingering-close thread) included, as long as none of them
+/// ended within it.
+pub(crate) fn process_threads_cpu_ns() -> u64 {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Clock ticks per second of `/proc/*/stat` (USER_HZ; 100 on Linux).
 const TICKS: f64 = 100.0;
 
