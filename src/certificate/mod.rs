@@ -5,6 +5,7 @@
 //! certificates).
 
 mod blacklist;
+pub(crate) mod mint;
 mod name;
 mod pattern;
 pub(crate) mod pem;

@@ -241,9 +241,9 @@ mod tests {
     /// A self-signed certificate whose subjectAltName extension holds the DER `general_names`
     /// (the contents of the GeneralNames SEQUENCE), so entries can carry any bytes.
     fn with_raw_san(general_names: &[u8]) -> openssl::x509::X509 {
-        use openssl::asn1::{Asn1Object, Asn1OctetString, Asn1Time};
-        use openssl::x509::{X509Builder, X509Extension};
-        let key = openssl::pkey::PKey::ec_gen("prime256v1").unwrap();
+        use openssl::asn1::{Asn1Object, Asn1OctetString};
+        use openssl::x509::X509Extension;
+        let key = crate::certificate::mint::p256_key().unwrap();
         let subject = name(&[(Nid::COMMONNAME, "raw SAN")]);
         let mut der = vec![0x30, 0x82];
         der.extend_from_slice(&u16::try_from(general_names.len()).unwrap().to_be_bytes());
@@ -254,19 +254,7 @@ mod tests {
             &Asn1OctetString::new_from_bytes(&der).unwrap(),
         )
         .unwrap();
-        let mut b = X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        b.set_subject_name(&subject).unwrap();
-        b.set_issuer_name(&subject).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-            .unwrap();
-        b.append_extension(san).unwrap();
-        b.sign(&key, openssl::hash::MessageDigest::sha256())
-            .unwrap();
-        b.build()
+        crate::certificate::mint::self_signed(&subject, &key, 2, [san]).unwrap()
     }
 
     /// One GeneralName: context tag `tag` (primitive), long-form length.

@@ -7,14 +7,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use once_cell::sync::Lazy;
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::x509::{X509, X509NameBuilder};
+use openssl::x509::X509;
 
+use crate::certificate::mint;
 use crate::{SslCertificate, SslConfiguration, SslKey, SslProtocol};
 
 use super::{Engine, Role, Setup, context};
@@ -94,25 +90,11 @@ pub(crate) fn shuttle(from: &mut Engine, to: &mut Engine) {
 }
 
 /// A throwaway self-signed P-256 certificate and key (no network, nothing written to disk).
-pub(crate) fn self_signed(common_name: &str) -> Option<(X509, PKey<Private>)> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).ok()?;
-    let key = PKey::from_ec_key(EcKey::generate(&group).ok()?).ok()?;
-    let mut name = X509NameBuilder::new().ok()?;
-    name.append_entry_by_nid(Nid::COMMONNAME, common_name)
-        .ok()?;
-    let name = name.build();
-    let mut b = X509::builder().ok()?;
-    b.set_version(2).ok()?;
-    let mut serial = BigNum::new().ok()?;
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).ok()?;
-    b.set_serial_number(&*serial.to_asn1_integer().ok()?).ok()?;
-    b.set_subject_name(&name).ok()?;
-    b.set_issuer_name(&name).ok()?;
-    b.set_pubkey(&key).ok()?;
-    b.set_not_before(&*Asn1Time::days_from_now(0).ok()?).ok()?;
-    b.set_not_after(&*Asn1Time::days_from_now(1).ok()?).ok()?;
-    b.sign(&key, MessageDigest::sha256()).ok()?;
-    Some((b.build(), key))
+pub(crate) fn self_signed(cn: &str) -> Option<(X509, PKey<Private>)> {
+    let key = mint::p256_key().ok()?;
+    let subject = mint::common_name(cn).ok()?;
+    let cert = mint::self_signed(&subject, &key, 1, []).ok()?;
+    Some((cert, key))
 }
 
 #[cfg(test)]

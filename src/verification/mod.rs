@@ -71,34 +71,17 @@ pub mod fuzzing {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use openssl::asn1::Asn1Time;
-    use openssl::hash::MessageDigest;
-    use openssl::nid::Nid;
-    use openssl::pkey::PKey;
     use openssl::x509::extension::BasicConstraints;
-    use openssl::x509::{X509Builder, X509NameBuilder};
 
     use crate::SslCertificate;
+    use crate::certificate::mint;
 
     /// A self-signed CA certificate for `cn`, valid from now for two days.
     pub(crate) fn self_signed_ca(cn: &str) -> SslCertificate {
-        let group = openssl::ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-        let key = PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-        let name = name.build();
-        let mut b = X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-            .unwrap();
-        let bc = BasicConstraints::new().critical().ca().build().unwrap();
-        b.append_extension(bc).unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
-        SslCertificate::from_x509(b.build())
+        let key = mint::p256_key().unwrap();
+        let ca = BasicConstraints::new().critical().ca().build().unwrap();
+        let subject = mint::common_name(cn).unwrap();
+        let cert = mint::self_signed(&subject, &key, 2, [ca]).unwrap();
+        SslCertificate::from_x509(cert)
     }
 }
