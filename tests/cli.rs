@@ -108,8 +108,13 @@ fn serve(args: &[&str]) -> (Proc, u16) {
     (proc, v["port"].as_u64().expect("port") as u16)
 }
 
-/// Every JSON line `serve` printed so far.
+/// Waits for `qssl serve` to exit successfully, then parses the JSON events it printed.
 fn serve_events(proc: &mut Proc) -> Vec<Value> {
+    assert!(
+        proc.wait_exit(PROC_TIMEOUT).success(),
+        "{}",
+        proc.transcript()
+    );
     proc.seen()
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
@@ -620,11 +625,6 @@ fn connect_and_serve_talk_and_report_the_handshake() {
     );
     assert_eq!(v["verification"]["entries"][0]["depth"], 0);
 
-    assert!(
-        server.wait_exit(PROC_TIMEOUT).success(),
-        "{}",
-        server.transcript()
-    );
     let events = serve_events(&mut server);
     let closed: Vec<&Value> = events.iter().filter(|e| e["event"] == "closed").collect();
     assert_eq!(closed.len(), 4, "{events:?}");
@@ -679,11 +679,6 @@ fn serve_replies_with_fixed_text_and_checks_client_certificates() {
     // Without a client certificate the server refuses the handshake.
     let run = qssl(&[&trusted[..], &["--send", "x"]].concat());
     assert_ne!(run.code, 2, "{}", run.stderr);
-    assert!(
-        server.wait_exit(PROC_TIMEOUT).success(),
-        "{}",
-        server.transcript()
-    );
     let events = serve_events(&mut server);
     let encrypted: Vec<&Value> = events
         .iter()
@@ -804,11 +799,6 @@ fn serve_against_openssl_s_client() {
     client.expect_line("the echo", PROC_TIMEOUT, |l| l == "ping");
     client.close_stdin();
     client.wait_exit(PROC_TIMEOUT);
-    assert!(
-        server.wait_exit(PROC_TIMEOUT).success(),
-        "{}",
-        server.transcript()
-    );
     let events = serve_events(&mut server);
     let encrypted = events
         .iter()
@@ -851,11 +841,6 @@ fn serve_echo_holds_back_a_client_that_never_reads() {
     };
     // Gone with unread data: the server sees a reset and reports the connection closed.
     drop(tls);
-    assert!(
-        server.wait_exit(PROC_TIMEOUT).success(),
-        "{}",
-        server.transcript()
-    );
     let events = serve_events(&mut server);
     let closed = events
         .iter()
