@@ -1,60 +1,18 @@
-//! Starting connections: host lookup (off the driving thread, so an event loop never blocks on
-//! DNS), trying each address in order, adopting a descriptor, and starting encryption
+//! Starting connections: host lookup (on the resolver pool of `lookup.rs`), trying each address
+//! in order, adopting a descriptor, and starting encryption
 //! (`connectToHostEncrypted`, STARTTLS).
 
-use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
-use std::sync::mpsc;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::RawFd;
 
 use crate::engine::context::{self, ContextError};
 use crate::engine::{Engine, Role, Setup};
 use crate::{OpenMode, PeerVerifyMode, SocketError, SocketState, SslMode, SslOption};
 
 use super::SslSocket;
+use super::lookup::Lookup;
 use super::tcp::{self, Tcp};
-
-/// A host lookup running on its own thread; `fd()` becomes readable when it is done.
-#[derive(Debug)]
-pub(super) struct Lookup {
-    result: mpsc::Receiver<io::Result<Vec<SocketAddr>>>,
-    wake: UnixStream,
-}
-
-impl Lookup {
-    fn start(host: &str, port: u16) -> io::Result<Lookup> {
-        let (wake, notify) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        let (tx, result) = mpsc::channel();
-        let host = host.to_owned();
-        std::thread::Builder::new()
-            .name("qsslsocket-lookup".into())
-            .spawn(move || {
-                let addresses = (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect);
-                // The socket may have been dropped meanwhile; then nobody is waiting.
-                let _ = tx.send(addresses);
-                let _ = (&notify).write(&[1]);
-            })?;
-        Ok(Lookup { result, wake })
-    }
-
-    pub(super) fn fd(&self) -> RawFd {
-        self.wake.as_raw_fd()
-    }
-
-    fn poll(&self) -> Option<io::Result<Vec<SocketAddr>>> {
-        match self.result.try_recv() {
-            Ok(r) => Some(r),
-            Err(mpsc::TryRecvError::Empty) => None,
-            Err(mpsc::TryRecvError::Disconnected) => {
-                Some(Err(io::Error::other("lookup thread ended")))
-            }
-        }
-    }
-}
 
 impl SslSocket {
     /// Connects to `host:port` in plain TCP (Qt: `connectToHost`). Resolves the name without

@@ -1,6 +1,6 @@
 //! `SslSocket` (Qt's `QSslSocket`): the I/O shell around the sans-IO engine. It owns the TCP
 //! socket (socket2, non-blocking), the plaintext buffers and the signals; `pump.rs` is Qt's
-//! `transmit()`, `wait.rs` the blocking helpers, `connect.rs` host lookup and connecting,
+//! `transmit()`, `wait.rs` the blocking helpers, `connect.rs` connecting (`lookup.rs` the host lookups),
 //! `close.rs` the ways a connection ends, `handshake.rs` what happens when it completes.
 //!
 //! A socket does work only when it is driven: by a `wait_for_*` call, `flush()`, the blocking
@@ -14,6 +14,7 @@ mod connect;
 mod handshake;
 mod io;
 mod linger;
+mod lookup;
 mod loop_support;
 mod pump;
 mod signals;
@@ -34,7 +35,7 @@ use crate::{
     PauseMode, SocketError, SocketOption, SocketState, SslConfiguration, SslError, SslMode,
 };
 
-use connect::Lookup;
+use lookup::Lookup;
 use signals::Slots;
 use tcp::Tcp;
 

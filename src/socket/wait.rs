@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::{SocketError, SocketState, SslMode};
 
 use super::SslSocket;
-use super::connect::Lookup;
+use super::lookup::Lookup;
 
 /// What the socket waits for on which descriptor (also used by `EventLoop`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
