@@ -286,8 +286,8 @@ impl SslCertificate {
     ///
     /// IP addresses are text as Qt's `QHostAddress::toString()` writes them: `127.0.0.1`, `::1`,
     /// `2001:db8::1`, `::ffff:192.0.2.1`. DNS and email entries are read as Latin-1, as Qt reads
-    /// them (a byte 0xE9 is `é`; UTF-8 `é` shows as `Ã©`); an email entry that is not valid
-    /// UTF-8 is skipped, though. Other entry kinds, and entries of 8 KiB or more, are skipped.
+    /// them (a byte 0xE9 is `é`; UTF-8 `é` shows as `Ã©`). Other entry kinds, and entries of
+    /// 8 KiB or more, are skipped.
     /// Qt returns a map ordered by kind; this keeps certificate order.
     #[doc(alias = "subjectAlternativeNames")]
     pub fn subject_alternative_names(&self) -> Vec<(AlternativeNameEntryType, String)> {

@@ -113,9 +113,7 @@ pub(crate) fn latin1(bytes: &[u8]) -> String {
 /// The DNS, email and IP entries of the subjectAltName extension, in certificate order, decoded
 /// as Qt 6's `subjectAlternativeNames` does: DNS and email bytes as Latin-1 (whatever they
 /// contain), IP addresses as `QHostAddress::toString` text. Entries of other kinds, IP addresses
-/// that are neither 4 nor 16 bytes and entries of 8 KiB or more are skipped, as in Qt. One gap:
-/// the `openssl` crate hands out email entries only when they are valid UTF-8, so an email entry
-/// that is not is skipped (Qt shows it as Latin-1).
+/// that are neither 4 nor 16 bytes and entries of 8 KiB or more are skipped, as in Qt.
 pub(super) fn alternative_names(x509: &X509Ref) -> Vec<(AlternativeNameEntryType, String)> {
     let Some(names) = x509.subject_alt_names() else {
         // A malformed extension leaves its parse error on the thread's queue: drop it.
@@ -126,8 +124,8 @@ pub(super) fn alternative_names(x509: &X509Ref) -> Vec<(AlternativeNameEntryType
     for name in &names {
         let (kind, bytes) = if let Some(dns) = ffi::dns_name_bytes(name) {
             (AlternativeNameEntryType::DnsEntry, dns)
-        } else if let Some(email) = name.email() {
-            (AlternativeNameEntryType::EmailEntry, email.as_bytes())
+        } else if let Some(email) = ffi::email_bytes(name) {
+            (AlternativeNameEntryType::EmailEntry, email)
         } else if let Some(ip) = name.ipaddress() {
             (AlternativeNameEntryType::IpAddressEntry, ip)
         } else {
@@ -273,6 +271,7 @@ mod tests {
         names.extend(general_name(dns, b"caf\xe9.example"));
         names.extend(general_name(dns, "utf\u{e9}.example".as_bytes()));
         names.extend(general_name(email, "u\u{e9}@example.org".as_bytes()));
+        names.extend(general_name(email, b"\xe9t\xe9@example.org"));
         names.extend(general_name(ip, &[127, 0, 0, 1]));
         names.extend(general_name(ip, &[1, 2, 3]));
         names.extend(general_name(dns, &[b'a'; MAX_SAN_LEN]));
@@ -285,6 +284,7 @@ mod tests {
                 (DnsEntry, "caf\u{e9}.example".to_owned()),
                 (DnsEntry, "utf\u{c3}\u{a9}.example".to_owned()),
                 (EmailEntry, "u\u{c3}\u{a9}@example.org".to_owned()),
+                (EmailEntry, "\u{e9}t\u{e9}@example.org".to_owned()),
                 (IpAddressEntry, "127.0.0.1".to_owned()),
                 (DnsEntry, "b".repeat(MAX_SAN_LEN - 1)),
             ]

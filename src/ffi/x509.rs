@@ -150,12 +150,24 @@ pub(crate) fn check_ip(cert: &X509Ref, address: &[u8]) -> bool {
 /// The raw bytes of a dNSName SAN entry, whatever they contain (the `openssl` crate only hands
 /// out entries that are valid UTF-8). `None` for other entry types.
 pub(crate) fn dns_name_bytes(name: &GeneralNameRef) -> Option<&[u8]> {
+    ia5_entry_bytes(name, sys::GEN_DNS)
+}
+
+/// The raw bytes of an rfc822Name (email) SAN entry, as `dns_name_bytes`.
+pub(crate) fn email_bytes(name: &GeneralNameRef) -> Option<&[u8]> {
+    ia5_entry_bytes(name, sys::GEN_EMAIL)
+}
+
+/// The bytes of `name` if it is an entry of `kind`, one of the IA5String kinds (GEN_DNS,
+/// GEN_EMAIL).
+fn ia5_entry_bytes(name: &GeneralNameRef, kind: std::ffi::c_int) -> Option<&[u8]> {
+    debug_assert!(kind == sys::GEN_DNS || kind == sys::GEN_EMAIL);
     let raw = name.as_ptr();
     // SAFETY: `raw` points to a valid GENERAL_NAME borrowed for the lifetime of `name`; for
-    // type GEN_DNS its `d` member is an ASN1_IA5STRING owned by it, whose data pointer and
-    // length describe a readable buffer for as long as the GENERAL_NAME lives.
+    // types GEN_DNS and GEN_EMAIL its `d` member is an ASN1_IA5STRING owned by it, whose data
+    // pointer and length describe a readable buffer for as long as the GENERAL_NAME lives.
     unsafe {
-        if (*raw).type_ != sys::GEN_DNS {
+        if (*raw).type_ != kind {
             return None;
         }
         let string = (*raw).d.cast::<sys::ASN1_STRING>();
