@@ -88,6 +88,11 @@ pub(crate) fn resolve_cipher_string(s: &str) -> ResolvedCiphers {
     let mut tls13: Vec<(usize, &str)> = Vec::new();
     let mut tls12: Vec<(usize, &str)> = Vec::new();
     for (i, &token) in tokens.iter().enumerate() {
+        if !c_text(token) {
+            // No suite or keyword has a NUL in its name (Qt would not find it either): an
+            // unknown name, dropped like the others. OpenSSL's C string would end at it.
+            continue;
+        }
         let body = token.trim_start_matches(['!', '-', '+']);
         if scratch.is_tls13_name(body) {
             // Operators mean nothing to OpenSSL's TLS 1.3 list; a prefixed TLS 1.3 name is
@@ -147,6 +152,11 @@ pub(crate) fn resolve_cipher_string(s: &str) -> ResolvedCiphers {
     }
 }
 
+/// Whether `s` can go to OpenSSL as a C string (no NUL byte; the `openssl` crate panics on one).
+pub(super) fn c_text(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 /// Splits a cipher string where OpenSSL does (`:`, `,`, `;`, space), dropping empty tokens.
 pub(super) fn tokens(s: &str) -> Vec<&str> {
     s.split([':', ',', ';', ' '])
@@ -176,6 +186,7 @@ impl Scratch {
     pub(super) fn is_tls13_name(&mut self, name: &str) -> bool {
         !name.is_empty()
             && !name.contains(':')
+            && c_text(name)
             && self.builder.set_ciphersuites(name).is_ok()
             && context_ciphers(&self.builder)
                 .iter()
@@ -188,8 +199,10 @@ impl Scratch {
     pub(super) fn set_lists(&mut self, tls12: Option<&str>, tls13: &str) -> bool {
         // An empty TLS 1.3 list is valid; a rejected one would leave the old list, which the
         // callers only use together with names already checked by `is_tls13_name`.
-        let _ = self.builder.set_ciphersuites(tls13);
-        tls12.is_some_and(|s| self.builder.set_cipher_list(s).is_ok())
+        if c_text(tls13) {
+            let _ = self.builder.set_ciphersuites(tls13);
+        }
+        tls12.is_some_and(|s| c_text(s) && self.builder.set_cipher_list(s).is_ok())
     }
 
     /// Allows every protocol version this OpenSSL has (instead of the library's configured
@@ -263,6 +276,26 @@ mod tests {
             Some("AES256-SHA:NOPE:AES128-SHA")
         );
         assert_eq!(r.tls13_string.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    }
+
+    #[test]
+    fn a_nul_byte_makes_an_unknown_name_not_a_panic() {
+        // Found by fuzz/cipher_string: the `openssl` crate panics on a NUL in a C string.
+        let r = resolve_cipher_string("\0\0HIGH:!aNULL:AES256-SHA:TLS_AES_128\0_GCM_SHA256");
+        assert_eq!(r.openssl_string.as_deref(), Some("!aNULL:AES256-SHA"));
+        assert_eq!(names(&r), ["AES256-SHA"]);
+        assert_eq!(r.tls13_string, None);
+        assert_eq!(
+            resolve_cipher_string("\0"),
+            ResolvedCiphers::default(),
+            "nothing else named: the defaults stay"
+        );
+        let report = crate::SslCipher::report("AES256-SHA:\0HIGH");
+        assert_eq!(
+            report.entries()[1].availability,
+            crate::CipherAvailability::UnknownName
+        );
+        assert_eq!(report.ciphers(), [crate::SslCipher::new("AES256-SHA")]);
     }
 
     #[test]
