@@ -31,8 +31,14 @@ pub use event_loop::{EventLoop, LoopHandle, ServerId, SocketId};
 pub use key::SslKey;
 pub use server::SslServer;
 pub use socket::{ByteTotals, SslSocket};
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`, off by default; not part of
+/// the supported API).
 #[cfg(feature = "fuzzing")]
-pub use verification::fuzzing;
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::engine::fuzz_support::{Side, consume};
+    pub use crate::verification::fuzzing::*;
+}
 pub use verification::{
     AnchorSource, AuditEntry, CertificateVerifier, IgnoreRule, VerificationReport,
 };

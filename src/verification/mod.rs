@@ -39,11 +39,9 @@ pub(crate) use verifier::{
     TrustSources, anchor_source, default_trust_sources, hashed_directory_of,
 };
 
-/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`, off by default; not part of
-/// the supported API).
+/// The matchers the fuzz targets in `fuzz/` call (see `crate::fuzzing`).
 #[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing {
+pub(crate) mod fuzzing {
     use std::net::IpAddr;
 
     use crate::SslCertificate;
