@@ -8,5 +8,7 @@ fmt_args=()
 if [ "${CI:-}" = true ]; then fmt_args=(-- --color=never); fi # rustfmt colours even into a log file
 step "cargo fmt --check" cargo fmt --check "${fmt_args[@]}"
 step "cargo clippy" cargo clippy "${CARGO_LOCKED[@]}" --all-targets -- -D warnings
+# The fuzz targets' entry points (feature `fuzzing`; the targets themselves need nightly, fuzz/).
+step "cargo clippy (fuzzing)" cargo clippy "${CARGO_LOCKED[@]}" --lib --features fuzzing -- -D warnings
 step "cargo doc" env RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -Dwarnings" \
     cargo doc "${CARGO_LOCKED[@]}" --no-deps
