@@ -171,7 +171,10 @@ impl EventLoop {
         let socket = &mut entry.socket;
         let (progressed, again) = with_current_socket(Some(id), || {
             // A second drive picks up work that slots queued at the end of the first (it costs a
-            // read that finds nothing); work left after that waits for the next round.
+            // read that finds nothing); work left after that waits for the next round. That read
+            // is needed: a short read leaves a FIN that arrived with the data unreported, and
+            // the edge-triggered registration will not report it again (skipping it left
+            // `echo_server_serves_1000_concurrent_clients` with 903 sockets never closed).
             let progressed = socket.drive();
             (progressed, progressed && socket.drive())
         });
