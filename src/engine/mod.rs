@@ -177,7 +177,9 @@ impl Engine {
             close_notify_received: false,
             session,
             ssl_touched: true,
-            handshake_awaits_input: false,
+            // A server speaks only after the ClientHello: a step before any input could only
+            // ask for it (an SSL_do_handshake per accepted connection for nothing).
+            handshake_awaits_input: role == Role::Server,
         })
     }
 

@@ -239,6 +239,25 @@ fn a_handshake_waiting_for_input_still_sees_the_end_of_the_stream() {
 }
 
 #[test]
+fn a_server_waits_for_the_client_hello_then_answers_it() {
+    let Pair {
+        mut client,
+        mut server,
+        ..
+    } = pair(SslProtocol::TlsV1_3, false);
+    assert_eq!(server.handshake(), Ok(false), "nothing to answer yet");
+    assert!(server.outgoing().is_empty());
+    assert_eq!(client.handshake(), Ok(false));
+    shuttle(&mut client, &mut server);
+    assert_eq!(server.handshake(), Ok(false));
+    assert!(
+        !server.outgoing().is_empty(),
+        "ServerHello and the rest of its flight"
+    );
+    assert!(handshake_in_memory(&mut client, &mut server));
+}
+
+#[test]
 fn a_handshake_failure_carries_openssl_s_reason() {
     let Pair { mut client, .. } = pair(SslProtocol::TlsV1_3, false);
     assert_eq!(client.handshake(), Ok(false), "the ClientHello is produced");
