@@ -124,6 +124,11 @@ pub(crate) fn default_ca_certificates() -> Vec<SslCertificate> {
     globals().config.ca_certificates.clone()
 }
 
+/// Whether `certificate` is in the default CA list (without copying the list).
+pub(crate) fn is_default_ca_certificate(certificate: &SslCertificate) -> bool {
+    globals().config.ca_certificates.contains(certificate)
+}
+
 /// Whether contexts may register the hashed system directories: they exist, and
 /// `set_default_ca_certificates` has not been called. (A configuration can still opt out, see
 /// `SslConfiguration::allows_on_demand_roots`.)

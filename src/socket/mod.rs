@@ -328,13 +328,12 @@ impl SslSocket {
     pub fn verification_report(&self) -> Option<VerificationReport> {
         let mut report = self.report.clone()?;
         // A CA added as a value is reported as the default store's when it is one of the
-        // default CA certificates; looked up here, not in every handshake, as it copies the
-        // default list.
+        // default CA certificates (looked up here, not in every handshake).
         if report.anchor_source == Some(AnchorSource::Added)
             && report
                 .anchor
                 .as_ref()
-                .is_some_and(|a| crate::defaults::default_ca_certificates().contains(a))
+                .is_some_and(crate::defaults::is_default_ca_certificate)
         {
             report.anchor_source = Some(AnchorSource::DefaultStore);
         }
