@@ -18,8 +18,8 @@ pub enum Side {
 /// Feeds `input` to a new engine of `side` in pieces of `chunk` bytes (at least 1), stepping
 /// the handshake and, once it is done, reading and writing plaintext after each piece, as the
 /// socket's pump does, and maps the verification errors to Qt's as the socket does. Checks the
-/// engine's contract on the way: a failure is sticky. `now` decides which CA certificates have expired (a context
-/// leaves those out, as Qt's does). Returns whether the handshake completed.
+/// engine's contract on the way: a failure is sticky. `now` decides which CA certificates have
+/// expired (a context leaves those out, as Qt's does). Returns whether the handshake completed.
 pub fn consume(
     config: &SslConfiguration,
     side: Side,

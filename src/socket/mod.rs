@@ -1,7 +1,8 @@
 //! `SslSocket` (Qt's `QSslSocket`): the I/O shell around the sans-IO engine. It owns the TCP
 //! socket (socket2, non-blocking), the plaintext buffers and the signals; `pump.rs` is Qt's
-//! `transmit()`, `wait.rs` the blocking helpers, `connect.rs` connecting (`lookup.rs` the host lookups),
-//! `close.rs` the ways a connection ends, `handshake.rs` what happens when it completes.
+//! `transmit()`, `wait.rs` the blocking helpers, `lookup.rs` host lookups, `connect.rs`
+//! connecting, `close.rs` the ways a connection ends, `handshake.rs` what happens when it
+//! completes.
 //!
 //! A socket does work only when it is driven: by a `wait_for_*` call, `flush()`, the blocking
 //! `std::io::Read`/`Write` impls, or an `EventLoop`. Signals are emitted while it is driven, on
