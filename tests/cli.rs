@@ -15,7 +15,7 @@ use common::external::{PROC_TIMEOUT, Proc};
 use common::interop::{PemFiles, s_server_serving};
 use common::peer::{Peer, acceptor, read_line, read_plain_line, tls_accept};
 use common::pki::pki;
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use openssl::ssl::{ShutdownResult, ShutdownState, SslConnector, SslMethod, SslVerifyMode};
 use serde_json::Value;
 
 const QSSL: &str = env!("CARGO_BIN_EXE_qssl");
@@ -805,6 +805,69 @@ fn serve_against_openssl_s_client() {
         .find(|e| e["event"] == "encrypted")
         .expect("encrypted");
     assert_eq!(encrypted["protocol"], "TlsV1_3");
+}
+
+/// A client that sends 2 MiB without reading (more than the echo's 1 MiB backlog), then its
+/// close_notify, then reads: the echo sends back every byte, then answers with its own
+/// close_notify and closes, as RFC 8446 §6.1 asks. Before, `serve` left the connection open and
+/// such a client (tlsfuzzer's scripts, `SSL_shutdown` until done) waited for nothing.
+#[test]
+fn serve_echoes_everything_then_answers_the_clients_close_notify() {
+    const SIZE: usize = 2 * 1024 * 1024;
+    let (mut server, port) = serve(&["--max-connections", "1"]);
+    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
+    connector.set_verify(SslVerifyMode::NONE);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(PROC_TIMEOUT))
+        .expect("read timeout");
+    tcp.set_write_timeout(Some(PROC_TIMEOUT))
+        .expect("write timeout");
+    let mut tls = connector
+        .build()
+        .connect("localhost", tcp)
+        .expect("handshake");
+    let data: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    for chunk in data.chunks(64 * 1024) {
+        tls.write_all(chunk)
+            .expect("write (the loopback buffers hold the echo)");
+    }
+    assert_eq!(
+        tls.shutdown().expect("send close_notify"),
+        ShutdownResult::Sent
+    );
+    let mut echoed = Vec::with_capacity(SIZE);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => echoed.extend_from_slice(&buf[..n]),
+            Err(e) => panic!(
+                "after {} echoed bytes: {e} (no close_notify from the server)",
+                echoed.len()
+            ),
+        }
+    }
+    assert!(
+        echoed == data,
+        "echoed {} of {SIZE} bytes, or other bytes",
+        echoed.len()
+    );
+    assert!(
+        tls.get_shutdown().contains(ShutdownState::RECEIVED),
+        "the stream ended without the server's close_notify"
+    );
+    // Then FIN.
+    assert_eq!(tls.get_mut().read(&mut buf).expect("TCP end"), 0);
+    let events = serve_events(&mut server);
+    let closed = events
+        .iter()
+        .find(|e| e["event"] == "closed")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(closed["peer_closed_cleanly"], true, "{closed}");
+    assert_eq!(
+        closed["byte_totals"]["plaintext_written"], SIZE as u64,
+        "{closed}"
+    );
 }
 
 /// A client that sends and never reads: the echo stops reading once about 1 MiB waits to go

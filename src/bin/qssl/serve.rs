@@ -22,7 +22,7 @@ use crate::mint;
 use crate::options::{TlsArgs, parse_verify, unescape};
 use crate::output::Json;
 use crate::show::{cert_json, cipher_json, dn, error_json, totals_json, totals_text};
-use crate::util::{bound_echo, echo, lock, peer_text};
+use crate::util::{bound_echo, close_when_peer_done, echo, lock, peer_text};
 use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -276,6 +276,11 @@ fn accepted(
     if reply.is_none() {
         bound_echo(socket);
     }
+    socket.on_error_occurred(|s, error| {
+        if error == SocketError::RemoteHostClosedError {
+            close_when_peer_done(s);
+        }
+    });
     let c = conn.clone();
     socket.on_ready_read(move |s| match &reply {
         None => {

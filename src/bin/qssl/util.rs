@@ -1,10 +1,11 @@
 //! Small helpers the subcommands share: a lock that survives a panicked slot, a socket's peer as
-//! text, and the echo that `serve` and `demo` answer clients with.
+//! text, the echo that `serve` and `demo` answer clients with, and `serve`'s answer to a client's
+//! close_notify.
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use qsslsocket::SslSocket;
+use qsslsocket::{SocketState, SslSocket};
 
 /// Locks `m`, also after a slot panicked while holding it (the data is still what the slots
 /// share; a panic has been reported already).
@@ -48,8 +49,26 @@ pub(crate) fn bound_echo(socket: &mut SslSocket) {
     socket.set_read_buffer_size(ECHO_READ_BUFFER);
     socket.on_bytes_written(|s, _| {
         echo(s);
+        close_when_peer_done(s);
     });
     socket.on_encrypted_bytes_written(|s, _| {
         echo(s);
+        close_when_peer_done(s);
     });
+}
+
+/// Answers the peer's close_notify once everything it sent has been read (and so echoed or
+/// answered): `disconnect_from_host` sends what is queued, then close_notify, then FIN. RFC 8446
+/// §6.1 and RFC 5246 §7.2.1 ask for that answer; Qt, and so the socket itself, only reports the
+/// close_notify (`RemoteHostClosedError`) and leaves the connection to the application, so a
+/// client waiting for the server's close_notify (tlsfuzzer, `SSL_shutdown` until done) would
+/// wait for nothing. Called from the slots that run after the close_notify or after the echo
+/// made progress.
+pub(crate) fn close_when_peer_done(socket: &mut SslSocket) {
+    if socket.peer_closed_cleanly() == Some(true)
+        && socket.bytes_available() == 0
+        && socket.state() == SocketState::ConnectedState
+    {
+        socket.disconnect_from_host();
+    }
 }
