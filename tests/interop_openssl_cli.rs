@@ -531,3 +531,56 @@ fn s_client_protocol_mismatch_crate_server() {
     client.expect_line("an alert", STEP, |l| l.contains("alert protocol version"));
     assert!(!client.wait_exit(STEP).success());
 }
+
+/// A client that asks to renegotiate (s_client's `R` command, TLS 1.2) is refused: OpenSSL 3
+/// servers answer with a no_renegotiation warning unless client renegotiation is allowed, which
+/// neither Qt nor the crate does, and s_client ends the connection on it. The server never runs
+/// a second handshake (one `encrypted`), reports the client's alert as an error, and ends
+/// unconnected; what it read before is intact. tlsfuzzer's renegotiation scripts give the crate
+/// the same probe results as s_server (`tools/tlsfuzzer.py`); this is the check CI runs.
+#[test]
+fn client_renegotiation_is_refused() {
+    let pems = PemFiles::new();
+    let (l, port) = listener();
+    let mut client = s_client(&pems, port, &["-tls1_2"]);
+    let mut s = crate_server_on(accept_within(&l, STEP));
+    let rec = Recorder::attach(&mut s);
+    s.start_server_encryption();
+    assert!(s.wait_for_encrypted(STEP_MS), "{}", s.error_string());
+    s.flush();
+    client.expect_line("CONNECTION ESTABLISHED", STEP, |l| {
+        l == "CONNECTION ESTABLISHED"
+    });
+    client.send(b"ping\n");
+    assert_eq!(
+        read_line_within(&mut s, STEP).as_deref(),
+        Some(&b"ping\n"[..])
+    );
+    client.send(b"R\n");
+    client.expect_line("RENEGOTIATING", STEP, |l| l.contains("RENEGOTIATING"));
+    assert!(wait_unconnected(&mut s, STEP), "{:?}", rec.signals());
+    let status = client.wait_exit(STEP);
+    let transcript = client.transcript();
+    assert!(!status.success(), "{status:?}\n{transcript}");
+    assert!(transcript.contains("no renegotiation"), "{transcript}");
+    let signals = rec.signals();
+    assert_eq!(
+        signals.iter().filter(|e| *e == "encrypted").count(),
+        1,
+        "{signals:?}"
+    );
+    // Qt's wording for an SSL_read failure; the alert is the client's answer to the refusal.
+    assert_eq!(s.error(), SocketError::SslInternalError, "{signals:?}");
+    assert!(
+        s.error_string().starts_with("Error while reading: ")
+            && s.error_string().contains("handshake failure"),
+        "{}",
+        s.error_string()
+    );
+    assert_eq!(
+        signals.last().map(String::as_str),
+        Some("aboutToClose"),
+        "{signals:?}"
+    );
+    assert!(signals.iter().any(|e| e == "disconnected"), "{signals:?}");
+}
