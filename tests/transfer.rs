@@ -18,6 +18,8 @@ use common::interop::{
     PemFiles, STEP, STEP_MS, accept_within, chain_python_server, crate_server_on, drive_until,
     encrypted_client, listener, python_peer, trusting_client, wait_unconnected,
 };
+use common::peer::{Peer, acceptor, tls_accept};
+use common::pki::pki;
 use qsslsocket::*;
 
 const MIB: usize = 1024 * 1024;
@@ -552,4 +554,70 @@ fn read_limit_bounds_memory() {
     assert!(most <= LIMIT, "plain: held up to {most} bytes");
     s.abort();
     peer.join();
+}
+
+/// Partial writes: a 4 KiB kernel send buffer on the crate's side and a peer that reads 100
+/// bytes at a time, so every 16 KiB TLS record leaves in pieces and most sends are short. Every byte arrives once and in order (SHA-256), and
+/// `bytes_written` adds up to what was written (reliability goal "partial writes",
+/// research/reliability.md §9).
+fn upload_through_small_buffers(api: Api) {
+    const SIZE: usize = 4 * MIB;
+    let p = pki();
+    let server = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        let Some(mut tls) = tls_accept(&server, tcp, log) else {
+            return;
+        };
+        let mut digest = Digest::default();
+        let mut buf = [0u8; 100];
+        while (digest.len as usize) < SIZE {
+            match tls.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => digest.update(&buf[..n]),
+            }
+        }
+        log.push(format!("GOT {}", digest.finish()));
+        // The acknowledgement, then the crate's close (read until it comes).
+        if tls.write_all(b"k").is_ok() {
+            while matches!(tls.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    let data = random_bytes(SIZE as u64 + 1, SIZE);
+    let mut s = encrypted_client(peer.port);
+    s.set_socket_option(SocketOption::SendBufferSizeSocketOption, 4096);
+    // Linux doubles the value and rounds it up to its minimum (4608).
+    assert!(
+        s.socket_option(SocketOption::SendBufferSizeSocketOption) <= 16 * 1024,
+        "SO_SNDBUF is {}",
+        s.socket_option(SocketOption::SendBufferSizeSocketOption)
+    );
+    let signals = WriteSignals::attach(&mut s);
+    send_all(&mut s, &data, api, BULK);
+    let mut ack = [0u8; 1];
+    s.read_exact(&mut ack).expect("the peer's acknowledgement");
+    s.disconnect_from_host();
+    assert!(wait_unconnected(&mut s, STEP));
+    let log = peer.join();
+    let got = log.events.iter().find(|e| e.starts_with("GOT "));
+    assert_eq!(
+        got.map(String::as_str),
+        Some(format!("GOT {}", len_and_sha(&data)).as_str()),
+        "{log:?}"
+    );
+    assert_eq!(signals.plaintext(), SIZE as i64, "bytes_written sums");
+    assert_eq!(s.byte_totals().plaintext_written, SIZE as u64);
+    assert!(
+        signals.ciphertext() > SIZE as i64,
+        "encrypted_bytes_written sums"
+    );
+}
+
+#[test]
+fn upload_through_small_buffers_io_write() {
+    upload_through_small_buffers(Api::Io);
+}
+
+#[test]
+fn upload_through_small_buffers_qt_write() {
+    upload_through_small_buffers(Api::Qt);
 }
