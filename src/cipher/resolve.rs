@@ -331,23 +331,12 @@ mod tests {
             openssl::x509::X509,
             openssl::pkey::PKey<openssl::pkey::Private>,
         )> = once_cell::sync::Lazy::new(|| {
+            // RSA: the lists under test include RSA key exchange and authentication.
             let key =
                 openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-            let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-            name.append_entry_by_text("CN", "localhost").unwrap();
-            let name = name.build();
-            let mut b = openssl::x509::X509Builder::new().unwrap();
-            b.set_version(2).unwrap();
-            b.set_subject_name(&name).unwrap();
-            b.set_issuer_name(&name).unwrap();
-            b.set_pubkey(&key).unwrap();
-            b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
-                .unwrap();
-            b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(2).unwrap())
-                .unwrap();
-            b.sign(&key, openssl::hash::MessageDigest::sha256())
-                .unwrap();
-            (b.build(), key)
+            let name = crate::certificate::mint::common_name("localhost").unwrap();
+            let cert = crate::certificate::mint::self_signed(&name, &key, 2, []).unwrap();
+            (cert, key)
         });
         let mut s = SslContextBuilder::new(SslMethod::tls_server()).unwrap();
         s.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
