@@ -36,6 +36,7 @@ pub use socket::{ByteTotals, SslSocket};
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::engine::conversation::converse;
     pub use crate::engine::fuzz_support::{Side, consume};
     pub use crate::verification::fuzzing::*;
 }

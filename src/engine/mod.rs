@@ -15,6 +15,8 @@
 //! `outgoing()` still holds any alert OpenSSL produced, so the peer can learn why.
 
 pub(crate) mod context;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod conversation;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz_support;
 mod pipe;
