@@ -5,8 +5,9 @@ tlsfuzzer checks that a TLS server answers malformed, truncated and out-of-order
 right alert or behaviour. The scripts and their expectations are the reliability anchor in
 `../shared/research/reliability.md` §4: 47 scripts (2,894 probes) every server must pass, and
 scripts on which OpenSSL's own s_server already fails some probes, where the crate must fail
-the same ones. This tool starts both servers on 127.0.0.1 in three set-ups (an HTTP-like reply,
-the same at security level 0, an echo), runs every script against each, and compares the failed
+the same ones; and 13 scripts on client certificates. This tool starts both servers on 127.0.0.1
+in four set-ups (an HTTP-like reply; the same at security level 0; an echo; a reply to clients
+with a certificate from the run's CA), runs every script against each, and compares the failed
 probes per script.
 
 tlsfuzzer is not on PyPI and is not committed here: give a checkout (`--tlsfuzzer DIR`) and a
@@ -84,6 +85,25 @@ rev test-lengths.py
 rev test-tls13-lengths.py -n 400
 """
 
+# Client certificates ("auth": the server requires one, signed by the run's CA; -n 0 runs every
+# probe, so both servers meet the same ones). Not in reliability.md's lists; every one agreed on
+# the first run (a82b57e).
+CLIENT_AUTH = """
+auth test-certificate-verify.py -k {client_key} -c {client_cert}
+auth test-tls13-certificate-verify.py -k {client_key} -c {client_cert}
+auth test-certificate-request.py -k {client_key} -c {client_cert}
+auth test-tls13-certificate-request.py -k {client_key} -c {client_cert}
+auth test-rsa-sigs-on-certificate-verify.py -k {client_key} -c {client_cert}
+auth test-rsa-pss-sigs-on-certificate-verify.py -k {client_key} -c {client_cert}
+auth test-certificate-malformed.py -k {client_key} -c {client_cert} -n 0
+auth test-certificate-verify-malformed.py -k {client_key} -c {client_cert}
+auth test-certificate-verify-malformed-sig.py -k {client_key} -c {client_cert}
+auth test-ecdsa-in-certificate-verify.py -k {ec_client_key} -c {ec_client_cert}
+auth test-tls13-ecdsa-in-certificate-verify.py -k {ec_client_key} -c {ec_client_cert}
+auth test-tls13-post-handshake-auth.py -k {client_key} -c {client_cert}
+auth test-extended-master-secret-extension-with-client-cert.py -k {client_key} -c {client_cert}
+"""
+
 # Scripts on which s_server itself fails some probes (reliability.md §4): compared, not required.
 SAME_AS_OPENSSL = """
 www0 test-truncating-of-client-hello.py
@@ -112,6 +132,12 @@ EXPECTED = [
      "Qt's default SslOptionDisableEmptyFragments (SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS): a "
      "TLS 1.0 CBC reply is one record, where the script expects the BEAST split into two; "
      "`openssl s_server -bugs` (SSL_OP_ALL) fails the same probe"),
+    ("test-tls13-zero-content-type.py",
+     r"zero content type (and padding )?during application data$",
+     "the script sends `GET /` and then a bad record; `qssl serve --reply` answers the first "
+     "data at once, while s_server -www waits for the end of the request's header, so when both "
+     "records arrive apart the reply goes out before the alert (a difference of the two "
+     "programs, not of TLS; it passes when they arrive together)"),
     ("test-tls13-finished.py", r"padding - cipher \S+, pad_byte 0, pad_left \d+, pad_right \d+$",
      "the paddings are random, and s_server fails one or two of them per run too (8 runs: "
      "pad_left 32 and 48, pad_right 48 to 16777167)"),
@@ -162,13 +188,23 @@ def make_pki(d):
                                   "basicConstraints=critical,CA:FALSE\n")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.pem", "-days", "30", "-sha256", "-extfile", "ext.cnf")
+    Path(d, "client.cnf").write_text("extendedKeyUsage=clientAuth\n"
+                                     "basicConstraints=critical,CA:FALSE\n")
+    for name, key in (("client", ["-newkey", "rsa:2048"]),
+                      ("ec-client", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])):
+        run("req", *key, "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "30", "-sha256",
+            "-extfile", "client.cnf")
 
 
 def start_servers(impl, qssl, d, procs):
     """The three set-ups for `impl`; returns {set-up: port}."""
     cert, key = str(Path(d, "server.pem")), str(Path(d, "server.key"))
     ports = {}
-    for setup in ("www", "www0", "rev"):
+    ca = str(Path(d, "ca.pem"))
+    for setup in ("www", "www0", "rev", "auth"):
         port = free_port()
         if impl == "crate":
             # Server defaults as in s_server: no client certificate request (Qt's server asks
@@ -179,11 +215,16 @@ def start_servers(impl, qssl, d, procs):
                 cmd += ["--protocol", "any", "--ciphers", "DEFAULT:@SECLEVEL=0"]
             if setup != "rev":
                 cmd += ["--reply", REPLY]
+            if setup == "auth":
+                cmd[cmd.index("none")] = "peer"
+                cmd += ["--ca", ca]
         else:
             cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", cert,
                    "-key", key, "-rev" if setup == "rev" else "-www"]
             if setup != "www":
                 cmd += ["-cipher", "DEFAULT:@SECLEVEL=0"]
+            if setup == "auth":
+                cmd += ["-Verify", "1", "-CAfile", ca]
         log = open(Path(d, f"{impl}-{setup}.log"), "w")
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         procs.append(proc)
@@ -192,9 +233,12 @@ def start_servers(impl, qssl, d, procs):
     return ports
 
 
-def run_script(args, ports, setup, script, extra):
+def run_script(args, pki, ports, setup, script, extra):
+    files = {name.replace("-", "_") + "_" + ext: str(Path(pki, f"{name}.{suffix}"))
+             for name in ("client", "ec-client")
+             for ext, suffix in (("key", "key"), ("cert", "pem"))}
     cmd = [args.python, str(Path(args.tlsfuzzer, "scripts", script)),
-           "-h", "127.0.0.1", "-p", str(ports[setup]), *extra]
+           "-h", "127.0.0.1", "-p", str(ports[setup]), *(a.format(**files) for a in extra)]
     env = {**os.environ, "PYTHONPATH": str(args.tlsfuzzer)}
     t0 = time.monotonic()
     try:
@@ -217,7 +261,7 @@ def run_script(args, ports, setup, script, extra):
             "tail": out[-4000:] if status != 0 else ""}
 
 
-def run_all(args, impl, ports, scripts):
+def run_all(args, pki, impl, ports, scripts):
     by_setup = {}
     for entry in scripts:
         by_setup.setdefault(entry[0], []).append(entry)
@@ -225,7 +269,7 @@ def run_all(args, impl, ports, scripts):
     def one_setup(entries):
         results = []
         for setup, script, extra in entries:
-            r = run_script(args, ports, setup, script, extra)
+            r = run_script(args, pki, ports, setup, script, extra)
             print(f"  {impl:6} {script:48} {r['passed']}/{r['total']} {r['seconds']} s",
                   flush=True)
             results.append(r)
@@ -267,7 +311,7 @@ def main():
         sys.exit(f"{args.tlsfuzzer} is not a tlsfuzzer checkout (no scripts/)")
     if not Path(args.qssl).is_file():
         sys.exit(f"no qssl at {args.qssl}: run `cargo build --release` first")
-    listed = parse_list(MUST_PASS) + parse_list(SAME_AS_OPENSSL)
+    listed = parse_list(MUST_PASS) + parse_list(SAME_AS_OPENSSL) + parse_list(CLIENT_AUTH)
     if args.only:
         listed = [e for e in listed if e[1] in args.only]
 
@@ -281,7 +325,7 @@ def main():
             for impl in ("crate", "openssl"):
                 print(f"{impl}:", flush=True)
                 ports = start_servers(impl, args.qssl, d, procs)
-                results[impl] = run_all(args, impl, ports, listed)
+                results[impl] = run_all(args, d, impl, ports, listed)
                 for p in procs:
                     p.kill()
                     p.wait()
