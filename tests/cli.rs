@@ -15,7 +15,9 @@ use common::external::{PROC_TIMEOUT, Proc};
 use common::interop::{PemFiles, s_server_serving};
 use common::peer::{Peer, acceptor, read_line, read_plain_line, tls_accept};
 use common::pki::pki;
-use openssl::ssl::{ShutdownResult, ShutdownState, SslConnector, SslMethod, SslVerifyMode};
+use openssl::ssl::{
+    ShutdownResult, ShutdownState, SslConnector, SslMethod, SslStream, SslVerifyMode,
+};
 use serde_json::Value;
 
 const QSSL: &str = env!("CARGO_BIN_EXE_qssl");
@@ -119,6 +121,22 @@ fn serve_events(proc: &mut Proc) -> Vec<Value> {
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
+}
+
+/// A TLS client of `qssl serve` on `port` that does not check the certificate; reads time out
+/// after `PROC_TIMEOUT`, writes that make no progress after `write_timeout`.
+fn unverified_client(port: u16, write_timeout: Duration) -> SslStream<TcpStream> {
+    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
+    connector.set_verify(SslVerifyMode::NONE);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(PROC_TIMEOUT))
+        .expect("read timeout");
+    tcp.set_write_timeout(Some(write_timeout))
+        .expect("write timeout");
+    connector
+        .build()
+        .connect("localhost", tcp)
+        .expect("handshake")
 }
 
 fn kinds(errors: &Value) -> Vec<String> {
@@ -815,17 +833,7 @@ fn serve_against_openssl_s_client() {
 fn serve_echoes_everything_then_answers_the_clients_close_notify() {
     const SIZE: usize = 2 * 1024 * 1024;
     let (mut server, port) = serve(&["--max-connections", "1"]);
-    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
-    connector.set_verify(SslVerifyMode::NONE);
-    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    tcp.set_read_timeout(Some(PROC_TIMEOUT))
-        .expect("read timeout");
-    tcp.set_write_timeout(Some(PROC_TIMEOUT))
-        .expect("write timeout");
-    let mut tls = connector
-        .build()
-        .connect("localhost", tcp)
-        .expect("handshake");
+    let mut tls = unverified_client(port, PROC_TIMEOUT);
     let data: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
     for chunk in data.chunks(64 * 1024) {
         tls.write_all(chunk)
@@ -879,18 +887,8 @@ fn serve_echo_holds_back_a_client_that_never_reads() {
     /// More than any loopback socket buffers can absorb.
     const CAP: u64 = 96 * MIB;
     let (mut server, port) = serve(&["--max-connections", "1"]);
-    let mut connector = SslConnector::builder(SslMethod::tls()).expect("connector");
-    connector.set_verify(SslVerifyMode::NONE);
-    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    tcp.set_read_timeout(Some(PROC_TIMEOUT))
-        .expect("read timeout");
     // A write that makes no progress for this long: the server has stopped reading.
-    tcp.set_write_timeout(Some(Duration::from_secs(2)))
-        .expect("write timeout");
-    let mut tls = connector
-        .build()
-        .connect("localhost", tcp)
-        .expect("handshake");
+    let mut tls = unverified_client(port, Duration::from_secs(2));
     let chunk = vec![b'x'; 64 * 1024];
     let mut sent = 0u64;
     let held_back = loop {
