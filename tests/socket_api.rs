@@ -669,3 +669,45 @@ fn byte_totals_count_what_close_sends() {
     let log = peer.join();
     assert_eq!(log.received, b"queued\n");
 }
+
+/// `peek` (QIODevice, Qt tests `qtbug18498_peek`): copies buffered plaintext without consuming
+/// it, whatever the size asked, and reads after it see the same bytes; 0 with nothing buffered,
+/// -1 once the device is closed.
+#[test]
+fn peek_copies_without_consuming() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        if let Some(s) = tls_accept(&acc, tcp, log) {
+            echo_lines(s, log);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    s.connect_to_host_encrypted("localhost", peer.port);
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    assert_eq!(s.peek(&mut [0u8; 8]), 0, "nothing buffered yet");
+    s.write(b"hello world\n");
+    while !s.can_read_line() {
+        assert!(s.wait_for_ready_read(5000), "{}", s.error_string());
+    }
+    let line = b"echo:hello world\n";
+    assert_eq!(s.bytes_available(), line.len() as i64);
+    let mut four = [0u8; 4];
+    assert_eq!(s.peek(&mut four), 4);
+    assert_eq!(&four, b"echo");
+    let mut all = [0u8; 64];
+    assert_eq!(s.peek(&mut all), line.len() as i64);
+    assert_eq!(&all[..line.len()], line);
+    assert_eq!(s.bytes_available(), line.len() as i64, "peek consumed");
+    let mut five = [0u8; 5];
+    assert_eq!(s.read(&mut five), 5);
+    assert_eq!(&five, b"echo:");
+    assert_eq!(s.peek(&mut all), 12);
+    assert_eq!(&all[..12], b"hello world\n");
+    assert_eq!(s.read_line(), b"hello world\n");
+    assert_eq!(s.peek(&mut all), 0);
+    s.close();
+    assert_eq!(s.peek(&mut all), -1, "closed device");
+    peer.join();
+}
