@@ -66,12 +66,14 @@ pub(crate) struct SessionInfo {
     pub(crate) session_cipher: SslCipher,
     pub(crate) session_protocol: Option<SslProtocol>,
     pub(crate) next_negotiated_protocol: Vec<u8>,
+    pub(crate) next_protocol_negotiation_status: NextProtocolNegotiationStatus,
 }
 
 /// `QSslConfiguration::NextProtocolNegotiationStatus` for ALPN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum NextProtocolNegotiationStatus {
     /// No protocol was negotiated (none offered, or the handshake has not run).
+    #[default]
     NextProtocolNegotiationNone = 0,
     /// The peers agreed on a protocol.
     NextProtocolNegotiationNegotiated = 1,
@@ -383,16 +385,12 @@ impl SslConfiguration {
         self.session.next_negotiated_protocol.clone()
     }
 
-    /// Whether ALPN negotiated a protocol.
+    /// How ALPN went in the last handshake, as Qt reports it: `Negotiated` when the peers agreed
+    /// on a protocol; `Unsupported` on a server whose client offered only protocols it does not
+    /// allow (the handshake goes on without ALPN); otherwise `None`, also on a client whose
+    /// server chose nothing.
     pub fn next_protocol_negotiation_status(&self) -> NextProtocolNegotiationStatus {
-        if !self.session.next_negotiated_protocol.is_empty() {
-            NextProtocolNegotiationStatus::NextProtocolNegotiationNegotiated
-        } else if !self.allowed_next_protocols.is_empty() && self.session.session_protocol.is_some()
-        {
-            NextProtocolNegotiationStatus::NextProtocolNegotiationUnsupported
-        } else {
-            NextProtocolNegotiationStatus::NextProtocolNegotiationNone
-        }
+        self.session.next_protocol_negotiation_status
     }
 
     /// The serialized session of the last handshake (Qt 5.13's `sessionTicket()`), for

@@ -15,11 +15,12 @@ use std::time::SystemTime;
 use foreign_types::ForeignTypeRef;
 use once_cell::sync::Lazy;
 use openssl::error::ErrorStack;
+use openssl::ex_data::Index;
 use openssl::pkey::{PKey, Private};
 use openssl::sha::sha256;
 use openssl::ssl::{
-    SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSession, SslSessionCacheMode,
-    SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslRef, SslSession,
+    SslSessionCacheMode, SslVersion,
 };
 use openssl::x509::{X509, X509Ref};
 
@@ -558,16 +559,33 @@ fn apply_alpn(
         }),
         Role::Server => {
             let server = wire;
-            b.set_alpn_select_callback(move |_, client| {
-                select_alpn(&server, client).ok_or(openssl::ssl::AlpnError::NOACK)
+            b.set_alpn_select_callback(move |ssl, client| {
+                select_alpn(&server, client).ok_or_else(|| {
+                    // Qt's meaning of NextProtocolNegotiationUnsupported; see `alpn_no_overlap`.
+                    ssl.set_ex_data(*ALPN_NO_OVERLAP, true);
+                    openssl::ssl::AlpnError::NOACK
+                })
             });
             Ok(())
         }
     }
 }
 
-/// The first of the server's protocols (wire format) that the client also offers, as a slice of
-/// the client's list (Qt's server preference, `SSL_select_next_proto`).
+/// Set on a server connection whose client offered ALPN protocols of which the server allows
+/// none. Qt's server then answers with its own first protocol, which the client never offered,
+/// and OpenSSL clients abort the handshake; the crate answers without ALPN, so the handshake goes
+/// on and the server reports `NextProtocolNegotiationUnsupported`.
+static ALPN_NO_OVERLAP: Lazy<Index<Ssl, bool>> =
+    Lazy::new(|| Ssl::new_ex_index().expect("an SSL ex_data index"));
+
+/// Whether `ssl` is a server connection whose client offered no protocol the server allows.
+pub(crate) fn alpn_no_overlap(ssl: &SslRef) -> bool {
+    ssl.ex_data(*ALPN_NO_OVERLAP).copied().unwrap_or(false)
+}
+
+/// The first of the client's protocols (wire format) that the server also allows, as a slice of
+/// the client's list: the client's preference, as in Qt (its callback hands the client's list to
+/// `SSL_select_next_proto` as the preferred one).
 fn select_alpn<'a>(server: &[u8], client: &'a [u8]) -> Option<&'a [u8]> {
     fn entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
         let mut rest = wire;
@@ -582,7 +600,7 @@ fn select_alpn<'a>(server: &[u8], client: &'a [u8]) -> Option<&'a [u8]> {
             Some(entry)
         })
     }
-    entries(server).find_map(|wanted| entries(client).find(|offered| *offered == wanted))
+    entries(client).find(|offered| entries(server).any(|allowed| allowed == *offered))
 }
 
 /// How `fingerprint` identifies certificates and keys.

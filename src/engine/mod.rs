@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use openssl::ssl::{ErrorCode, ShutdownState, Ssl, SslStream, SslVerifyMode, SslVersion};
 
-use crate::{SslCertificate, SslCipher, SslProtocol};
+use crate::{NextProtocolNegotiationStatus, SslCertificate, SslCipher, SslProtocol};
 
 use context::{SessionSlot, SharedContext, openssl_text, session_slot_index};
 use pipe::MemPipe;
@@ -463,6 +463,19 @@ impl Engine {
             .selected_alpn_protocol()
             .map(<[u8]>::to_vec)
             .unwrap_or_default()
+    }
+
+    /// Qt's ALPN status after the handshake: negotiated, or (a server whose client offered only
+    /// protocols it does not allow) unsupported, or none. A Qt client reports none whenever the
+    /// server chose nothing.
+    pub(crate) fn negotiation_status(&self) -> NextProtocolNegotiationStatus {
+        if self.stream.ssl().selected_alpn_protocol().is_some() {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationNegotiated
+        } else if context::alpn_no_overlap(self.stream.ssl()) {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationUnsupported
+        } else {
+            NextProtocolNegotiationStatus::NextProtocolNegotiationNone
+        }
     }
 
     /// Whether this handshake resumed a session.

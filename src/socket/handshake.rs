@@ -80,6 +80,7 @@ impl SslSocket {
         self.config.session.session_cipher = engine.session_cipher();
         self.config.session.session_protocol = engine.session_protocol();
         self.config.session.next_negotiated_protocol = engine.negotiated_protocol();
+        self.config.session.next_protocol_negotiation_status = engine.negotiation_status();
         self.session_resumed = engine.session_reused();
 
         let host_name_matches = self.mode != SslMode::SslClientMode
