@@ -410,8 +410,11 @@ impl SslConfiguration {
         self.session_ticket_lifetime_hint
     }
 
-    /// Whether a server in `VerifyPeer` mode fails inside OpenSSL (an alert to the client) when
-    /// the client sends no certificate, instead of after the handshake (Qt 6).
+    /// Whether a server that asks for a client certificate (`VerifyPeer`, and also `QueryPeer`
+    /// or `AutoVerifyPeer`, as in Qt 6's OpenSSL backend) fails inside OpenSSL when the client
+    /// sends none: an alert to the client, "Error during SSL handshake: ...peer did not return a
+    /// certificate", no `sslErrors`. Off (the default), `VerifyPeer` reports `NoPeerCertificate`
+    /// after the handshake and `QueryPeer` accepts the client.
     pub fn missing_certificate_is_fatal(&self) -> bool {
         self.missing_certificate_is_fatal
     }

@@ -337,8 +337,10 @@ impl SslSocket {
         let setup = Setup {
             server_name: sni,
             verify_peer,
+            // Qt sets SSL_VERIFY_FAIL_IF_NO_PEER_CERT whenever it verifies at all, so a
+            // QueryPeer server with it refuses a client without a certificate too.
             require_peer_certificate: role == Role::Server
-                && self.config.peer_verify_mode == PeerVerifyMode::VerifyPeer
+                && self.config.peer_verify_mode != PeerVerifyMode::VerifyNone
                 && self.config.missing_certificate_is_fatal,
             session_key: (role == Role::Client && sharing)
                 .then(|| format!("{}:{}", peer_name, self.peer_port)),
