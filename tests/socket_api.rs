@@ -711,3 +711,154 @@ fn peek_copies_without_consuming() {
     assert_eq!(s.peek(&mut all), -1, "closed device");
     peer.join();
 }
+
+/// Addresses, ports and `is_valid` (QAbstractSocket), as PyQt6 6.11 shows them: none before a
+/// connection; once connected, the kernel's view of both ends, still there in the
+/// `disconnected` slot and cleared after it; valid until `close()`.
+#[test]
+fn addresses_ports_and_validity_follow_the_connection() {
+    let p = pki();
+    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
+    let peer = Peer::spawn(move |tcp, log| {
+        log.push(format!("remote {}", tcp.peer_addr().expect("peer address")));
+        if let Some(s) = tls_accept(&acc, tcp, log) {
+            echo_lines(s, log);
+        }
+    });
+    let mut s = SslSocket::new();
+    s.set_ca_certificates(vec![p.root.certificate()]);
+    let unconnected = |s: &SslSocket| {
+        (
+            s.is_valid(),
+            s.local_address(),
+            s.local_port(),
+            s.peer_address(),
+            s.peer_port(),
+        )
+    };
+    assert_eq!(unconnected(&s), (false, None, 0, None, 0));
+    s.connect_to_host_encrypted_with_peer_name("127.0.0.1", peer.port, "localhost");
+    assert!(s.wait_for_encrypted(5000), "{}", s.error_string());
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    assert!(s.is_valid());
+    assert!(s.socket_descriptor() >= 0);
+    assert_eq!(s.local_address(), Some(loopback));
+    assert_ne!(s.local_port(), 0);
+    assert_eq!(s.peer_address(), Some(loopback));
+    assert_eq!(s.peer_port(), peer.port);
+    let local = format!("remote 127.0.0.1:{}", s.local_port());
+    let in_slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = in_slot.clone();
+    s.on_disconnected(move |s| {
+        *seen.lock().unwrap() = Some((s.local_port(), s.peer_port(), s.is_valid(), s.is_open()));
+    });
+    s.disconnect_from_host();
+    assert!(s.state() == SocketState::UnconnectedState || s.wait_for_disconnected(5000));
+    // Qt's slot still sees both ends; afterwards they are cleared, and the socket stays valid
+    // (Qt: QSslSocket::isValid() is isOpen()) until it is closed.
+    let (local_port, peer_port, valid, open) = in_slot.lock().unwrap().expect("disconnected");
+    assert!(local_port != 0 && peer_port == peer.port && valid && open);
+    assert_eq!(unconnected(&s), (true, None, 0, None, 0));
+    s.close();
+    assert_eq!(unconnected(&s), (false, None, 0, None, 0));
+    let log = peer.join();
+    assert!(log.events.contains(&local), "{:?}", log.events);
+}
+
+/// `set_local_certificate_from_path` and `set_private_key_from_path` (Qt's file overloads): PEM
+/// and DER, a key under a pass phrase; a missing file, a file without a certificate and a wrong
+/// pass phrase leave the value as it was and say why in `error_string()` (Qt warns on stderr
+/// and, for the key, keeps a null key); a server set up from files completes a handshake.
+#[test]
+fn certificate_and_key_from_files() {
+    let p = pki();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = |name: &str, data: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("write");
+        path
+    };
+    let cert_pem = file("leaf.pem", &p.leaf.cert.to_pem().unwrap());
+    let cert_der = file("leaf.der", &p.leaf.cert.to_der().unwrap());
+    let key_pem = file("leaf.key", &p.leaf.key.private_key_to_pem_pkcs8().unwrap());
+    let key_locked = file(
+        "locked.key",
+        &p.leaf
+            .key
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"secret")
+            .unwrap(),
+    );
+    let garbage = file("garbage.pem", b"not a certificate\n");
+    let missing = dir.path().join("missing.pem");
+    let key_der = |k: &SslKey| k.to_der();
+
+    let mut s = SslSocket::new();
+    s.set_local_certificate_from_path(&cert_der, EncodingFormat::Der);
+    assert_eq!(s.local_certificate(), p.leaf.certificate());
+    s.set_local_certificate_from_path(&cert_pem, EncodingFormat::Pem);
+    assert_eq!(s.local_certificate(), p.leaf.certificate());
+    assert_eq!(s.error(), SocketError::UnknownSocketError);
+    s.set_local_certificate_from_path(&missing, EncodingFormat::Pem);
+    assert_eq!(s.error(), SocketError::SslInvalidUserDataError);
+    assert!(
+        s.error_string().starts_with("Cannot read certificate file"),
+        "{}",
+        s.error_string()
+    );
+    s.set_local_certificate_from_path(&garbage, EncodingFormat::Pem);
+    assert!(
+        s.error_string().starts_with("No certificate found in"),
+        "{}",
+        s.error_string()
+    );
+    assert_eq!(s.local_certificate(), p.leaf.certificate(), "kept");
+
+    let algorithm = KeyAlgorithm::Rsa;
+    s.set_private_key_from_path(&key_locked, algorithm, EncodingFormat::Pem, b"secret");
+    assert_eq!(key_der(&s.private_key()), key_der(&p.leaf.ssl_key()));
+    s.set_private_key_from_path(&key_pem, algorithm, EncodingFormat::Pem, b"");
+    assert_eq!(key_der(&s.private_key()), key_der(&p.leaf.ssl_key()));
+    s.set_private_key_from_path(&key_locked, algorithm, EncodingFormat::Pem, b"wrong");
+    assert_eq!(s.error(), SocketError::SslInvalidUserDataError);
+    assert!(
+        s.error_string().starts_with("Cannot load private key from"),
+        "{}",
+        s.error_string()
+    );
+    s.set_private_key_from_path(&missing, algorithm, EncodingFormat::Pem, b"");
+    assert_eq!(s.error(), SocketError::SslInvalidUserDataError);
+    assert_eq!(
+        key_der(&s.private_key()),
+        key_der(&p.leaf.ssl_key()),
+        "kept"
+    );
+
+    // A server set up from those files.
+    let (tcp, port) = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let client = std::thread::spawn(move || {
+            let mut b = SslConnector::builder(SslMethod::tls()).unwrap();
+            b.set_verify(openssl::ssl::SslVerifyMode::NONE);
+            let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let tls = b.build().connect("localhost", tcp).expect("handshake");
+            tls.ssl().peer_certificate().map(|c| c.to_der().unwrap())
+        });
+        (l.accept().unwrap().0, client)
+    };
+    let mut server = SslSocket::new();
+    server.set_local_certificate_from_path(&cert_pem, EncodingFormat::Pem);
+    server.set_private_key_from_path(&key_locked, algorithm, EncodingFormat::Pem, b"secret");
+    server.set_peer_verify_mode(PeerVerifyMode::VerifyNone);
+    assert!(server.set_socket_descriptor(
+        tcp.into_raw_fd(),
+        SocketState::ConnectedState,
+        OpenMode::ReadWrite
+    ));
+    server.start_server_encryption();
+    assert!(server.wait_for_encrypted(5000), "{}", server.error_string());
+    server.flush();
+    let seen = port.join().expect("client");
+    assert_eq!(seen, Some(p.leaf.cert.to_der().unwrap()));
+}

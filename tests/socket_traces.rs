@@ -120,7 +120,8 @@ fn a3_ip_host_with_ip_san() {
     assert_eq!(rec.signals(), qt_signals("a3_ip_host_with_ip_san"));
     assert_final(&s, "a3_ip_host_with_ip_san");
     assert_eq!(lines.text(), "echo:hello\n");
-    assert_eq!(s.peer_address(), Some("127.0.0.1".parse().unwrap()));
+    // Qt clears the addresses after `disconnected` (socket_api.rs checks them while connected).
+    assert_eq!(s.peer_address(), None);
 }
 
 #[test]

@@ -194,6 +194,12 @@ impl SslSocket {
             return;
         }
         self.emit_disconnected();
+        if self.generation == generation {
+            // Qt clears them after `disconnected`, so its slots still see them.
+            self.local_address = None;
+            self.peer_address = None;
+            self.peer_name.clear();
+        }
     }
 
     /// Writes what the kernel takes right now, without blocking or emitting signals; with

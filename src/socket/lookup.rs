@@ -205,7 +205,13 @@ mod tests {
         let lookups: Vec<Lookup> = (0..3 * MAX_THREADS)
             .map(|_| Lookup::start("localhost", 443).expect("queued"))
             .collect();
-        let running = resolver_threads();
+        // A new thread names itself once it runs: wait (bounded) until one has.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut running = resolver_threads();
+        while running == 0 && Instant::now() < deadline {
+            std::thread::yield_now();
+            running = resolver_threads();
+        }
         assert!(
             (1..=MAX_THREADS).contains(&running),
             "{running} resolver threads for {} lookups",

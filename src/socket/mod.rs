@@ -383,9 +383,11 @@ impl SslSocket {
         self.open
     }
 
-    /// Whether the socket is valid (has a descriptor).
+    /// Whether the socket is valid: it has a descriptor, or the device is open. As in Qt, whose
+    /// QSslSocket answers `isOpen()` (the descriptor belongs to its plain socket): valid from
+    /// `connect_to_host*` on, still valid after the connection ends, until `close()`/`abort()`.
     pub fn is_valid(&self) -> bool {
-        self.tcp.is_some()
+        self.tcp.is_some() || self.open
     }
 
     fn set_state(&mut self, state: SocketState) {
