@@ -401,6 +401,11 @@ qt_enum! {
 impl PatternSyntax {
     /// Qt 6's name for [`PatternSyntax::RegExp`].
     pub const REGULAR_EXPRESSION: PatternSyntax = PatternSyntax::RegExp;
+
+    /// Qt 6's name for [`PatternSyntax::RegExp`], spelled as Qt spells it, so that Qt 6 code
+    /// ports as written (`PatternSyntax::RegularExpression`).
+    #[allow(non_upper_case_globals)]
+    pub const RegularExpression: PatternSyntax = PatternSyntax::RegExp;
 }
 
 qt_enum! {
