@@ -1,0 +1,73 @@
+//! Against the real Qt (PyQt6 6.11 via `tests/peers/qt_ciphers_errors.py`, on this OpenSSL):
+//! the text of every `SslError` kind, every supported cipher with all its properties, in Qt's
+//! order, the default cipher list, and the default configuration's protocol and verification.
+
+mod common;
+
+use std::process::Command;
+
+use common::external::python;
+use qsslsocket::*;
+use serde_json::{Value, json};
+
+fn qt() -> Value {
+    let out = Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/qt_ciphers_errors.py"
+        ))
+        .output()
+        .expect("run tests/peers/qt_ciphers_errors.py");
+    assert!(
+        out.status.success(),
+        "qt_ciphers_errors.py (needs PyQt6: bash ci/python-env.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn cipher(c: &SslCipher) -> Value {
+    json!({
+        "name": c.name(),
+        "protocol_string": c.protocol_string(),
+        "protocol": c.protocol().to_string(),
+        "key_exchange_method": c.key_exchange_method(),
+        "authentication_method": c.authentication_method(),
+        "encryption_method": c.encryption_method(),
+        "used_bits": c.used_bits(),
+        "supported_bits": c.supported_bits(),
+    })
+}
+
+#[test]
+fn error_texts_ciphers_and_defaults_are_qts() {
+    let qt = qt();
+    for &kind in SslErrorKind::ALL {
+        assert_eq!(
+            json!(SslError::new(kind, None).error_string()),
+            qt["errors"][kind.name()],
+            "{kind}"
+        );
+    }
+    let ours: Vec<Value> = SslSocket::supported_ciphers().iter().map(cipher).collect();
+    let theirs = qt["supported_ciphers"].as_array().expect("list");
+    for (a, b) in ours.iter().zip(theirs) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(ours.len(), theirs.len(), "number of supported ciphers");
+    let defaults: Vec<String> = SslSocket::default_ciphers()
+        .iter()
+        .map(SslCipher::name)
+        .collect();
+    assert_eq!(json!(defaults), qt["default_ciphers"]);
+    let config = SslConfiguration::default_configuration();
+    assert_eq!(json!(config.protocol().to_string()), qt["default_protocol"]);
+    assert_eq!(
+        json!(config.peer_verify_mode().to_string()),
+        qt["default_peer_verify_mode"]
+    );
+    assert_eq!(
+        json!(config.peer_verify_depth()),
+        qt["default_peer_verify_depth"]
+    );
+}
