@@ -32,6 +32,17 @@ fn view(key: &SslKey) -> Value {
     })
 }
 
+/// What a case is called, the file's contents, and how it is loaded (algorithm, format, type,
+/// pass phrase).
+type Case = (
+    String,
+    Vec<u8>,
+    KeyAlgorithm,
+    EncodingFormat,
+    KeyType,
+    &'static str,
+);
+
 #[test]
 fn keys_load_and_encode_as_in_qt() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -53,8 +64,7 @@ fn keys_load_and_encode_as_in_qt() {
             PKey::from_dsa(Dsa::generate(2048).unwrap()).unwrap(),
         ),
     ];
-    // (file contents, algorithm, format, type, pass phrase)
-    let mut cases: Vec<(String, Vec<u8>, KeyAlgorithm, EncodingFormat, KeyType, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     for (name, algorithm, key) in &keys {
         let (a, pem, der) = (*algorithm, EncodingFormat::Pem, EncodingFormat::Der);
         let (private, public) = (KeyType::PrivateKey, KeyType::PublicKey);
