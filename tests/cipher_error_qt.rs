@@ -70,4 +70,52 @@ fn error_texts_ciphers_and_defaults_are_qts() {
         json!(config.peer_verify_depth()),
         qt["default_peer_verify_depth"]
     );
+    for &option in SslOption::ALL {
+        if option == SslOption::QtCompatibleHostNameMatching {
+            assert!(!config.test_ssl_option(option), "the crate's opt-in is off");
+            continue;
+        }
+        assert_eq!(
+            json!(config.test_ssl_option(option)),
+            qt["default_options"][option.name()],
+            "{option}"
+        );
+    }
+    assert_eq!(
+        json!(config.session_ticket_life_time_hint()),
+        qt["default_session_ticket_life_time_hint"]
+    );
+    assert_eq!(
+        json!(config.missing_certificate_is_fatal()),
+        qt["default_missing_certificate_is_fatal"]
+    );
+}
+
+/// `is_protocol_supported`, `supports_ssl` and the run-time library, as Qt reports them on the
+/// same libssl. The crate probes real handshakes where Qt lists what its backend knows; they
+/// agree except for DTLS, which the crate does not implement.
+#[test]
+fn protocols_and_library_are_qts() {
+    let qt = qt();
+    let mut differ = Vec::new();
+    for (name, supported) in qt["protocol_supported"].as_object().expect("object") {
+        let protocol: SslProtocol = name.parse().expect("a crate protocol");
+        if json!(SslSocket::is_protocol_supported(protocol)) != *supported {
+            differ.push(name.as_str());
+        }
+    }
+    differ.sort();
+    assert_eq!(
+        differ,
+        ["DtlsV1_0", "DtlsV1_0OrLater", "DtlsV1_2", "DtlsV1_2OrLater"]
+    );
+    assert_eq!(json!(SslSocket::supports_ssl()), qt["supports_ssl"]);
+    assert_eq!(
+        json!(SslSocket::ssl_library_version_string()),
+        qt["library_version_string"]
+    );
+    assert_eq!(
+        json!(SslSocket::ssl_library_version_number()),
+        qt["library_version_number"]
+    );
 }

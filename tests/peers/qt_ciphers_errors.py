@@ -1,8 +1,9 @@
 """Prints, as JSON, what the real Qt (PyQt6) says about QSslError texts, the supported and
-default ciphers, and the default configuration (tests/cipher_error_qt.rs compares)."""
+default ciphers, the default configuration, the protocols it supports and the library it runs
+on (tests/cipher_error_qt.rs compares)."""
 import json
 
-from PyQt6.QtNetwork import QSslConfiguration, QSslError
+from PyQt6.QtNetwork import QSsl, QSslConfiguration, QSslError, QSslSocket
 
 
 def cipher(c):
@@ -21,4 +22,11 @@ print(json.dumps({
     "default_protocol": default.protocol().name,
     "default_peer_verify_mode": default.peerVerifyMode().name,
     "default_peer_verify_depth": default.peerVerifyDepth(),
+    "default_options": {o.name: default.testSslOption(o) for o in QSsl.SslOption},
+    "default_session_ticket_life_time_hint": default.sessionTicketLifeTimeHint(),
+    "default_missing_certificate_is_fatal": default.missingCertificateIsFatal(),
+    "protocol_supported": {p.name: QSslSocket.isProtocolSupported(p) for p in QSsl.SslProtocol},
+    "supports_ssl": QSslSocket.supportsSsl(),
+    "library_version_string": QSslSocket.sslLibraryVersionString(),
+    "library_version_number": QSslSocket.sslLibraryVersionNumber(),
 }))
