@@ -79,6 +79,9 @@ pub struct CertificateVerifier {
     peer_name: String,
     qt_host_names: bool,
     sources: TrustSources,
+    /// Qt's static `QSslCertificate::verify`: a plain store context, with no purpose, trust
+    /// setting or security level (a client certificate or a SHA-1 chain verifies as in Qt).
+    plain_context: bool,
 }
 
 /// Where trusted certificates come from besides [`CertificateVerifier::add_trusted`]: the
@@ -222,12 +225,16 @@ impl CertificateVerifier {
             return unspecified();
         };
         let outcome = ctx.init(&store, leaf_x509, &intermediates, |c| {
-            ffi::set_ssl_server_defaults(c);
+            if !self.plain_context {
+                ffi::set_ssl_server_defaults(c);
+            }
             let param = ffi::param_mut(c);
             if let Some(t) = at {
                 param.set_time(t as _);
             }
-            param.set_auth_level(default_security_level());
+            if !self.plain_context {
+                param.set_auth_level(default_security_level());
+            }
             if let Some(depth) = self.max_depth {
                 param.set_depth(depth);
             }
@@ -363,7 +370,8 @@ impl SslCertificate {
     /// non-empty `host_name` is matched against it (RFC 6125/9525 rules, or Qt's when the default
     /// configuration has [`SslOption::QtCompatibleHostNameMatching`]). The errors come in Qt's
     /// order: blacklist, host name, then chain errors. An empty chain gives one
-    /// `UnspecifiedError`. Unlike Qt 5, the purpose "SSL server" is checked, as the socket does.
+    /// `UnspecifiedError`. As in Qt, no purpose and no security level is checked: a chain meant
+    /// for clients verifies too (use [`CertificateVerifier`] to verify as a TLS client does).
     ///
     /// # Examples
     /// ```
@@ -384,6 +392,7 @@ impl SslCertificate {
         verifier
             .set_trust_sources(default_trust_sources())
             .set_peer_name(host_name);
+        verifier.plain_context = true;
         verifier.verify(leaf).errors()
     }
 }
