@@ -54,6 +54,11 @@ fn san_kinds(x509: &X509Ref) -> (bool, bool) {
 }
 
 fn rfc_matches(x509: &X509Ref, name: &str) -> bool {
+    // A wildcard belongs in a certificate, never in the name looked for: OpenSSL would match
+    // "*.example.com" literally against a SAN "*.example.com" (Qt's toAce rejects it too).
+    if name.contains('*') {
+        return false;
+    }
     if let Some(address) = parse_host_address(name) {
         return !address.scoped && ffi::check_ip(x509, &ip_bytes(address.ip));
     }

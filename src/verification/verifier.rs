@@ -17,7 +17,9 @@ use super::hostname::matches_host;
 use super::policy::{Findings, RawChainError, collect};
 use super::report::{AnchorSource, VerificationReport};
 use crate::ffi::x509 as ffi;
-use crate::{PeerVerifyMode, SslCertificate, SslError, SslErrorKind, SslMode, SslOption};
+use crate::{
+    PeerVerifyMode, SslCertificate, SslConfiguration, SslError, SslErrorKind, SslMode, SslOption,
+};
 
 /// Verifies a certificate chain exactly as the socket does during a client handshake, without
 /// a connection (crate extension).
@@ -389,9 +391,12 @@ impl SslCertificate {
         for cert in intermediates {
             verifier.add_untrusted(cert.clone());
         }
+        let qt_host_names = SslConfiguration::default_configuration()
+            .test_ssl_option(SslOption::QtCompatibleHostNameMatching);
         verifier
             .set_trust_sources(default_trust_sources())
-            .set_peer_name(host_name);
+            .set_peer_name(host_name)
+            .set_ssl_option(SslOption::QtCompatibleHostNameMatching, qt_host_names);
         verifier.plain_context = true;
         verifier.verify(leaf).errors()
     }
