@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::UNIX_EPOCH;
 
-use common::external::python;
+use common::external::{ask_qt, assert_same_fields};
 use common::pki::{KeyKind, Spec, mint, mint_named, pki};
 use openssl::asn1::Asn1Type;
 use openssl::nid::Nid;
@@ -158,36 +157,13 @@ fn every_getter_answers_as_qt() {
             path
         })
         .collect();
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/qt_certificate.py"
-        ))
-        .args(&paths)
-        .output()
-        .expect("run tests/peers/qt_certificate.py");
-    assert!(
-        out.status.success(),
-        "qt_certificate.py (needs PyQt6: bash ci/python-env.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let qt: Vec<Value> = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let qt = ask_qt("qt_certificate.py", &paths, b"");
     assert_eq!(qt.len(), certs.len());
-    let mut differences = Vec::new();
-    for ((what, c), qt) in certs.iter().zip(&qt) {
-        let ours = crate_view(c);
-        for (field, value) in ours.as_object().expect("object") {
-            if &qt[field] != value {
-                differences.push(format!(
-                    "{what}: {field}:\n  Qt:    {}\n  crate: {value}",
-                    qt[field]
-                ));
-            }
-        }
-    }
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_same_fields(
+        certs
+            .iter()
+            .zip(qt)
+            .map(|((what, c), qt)| (what.to_string(), crate_view(c), qt)),
+    );
 }

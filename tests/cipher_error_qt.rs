@@ -4,26 +4,12 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::external::python;
+use common::external::ask_qt;
 use qsslsocket::*;
 use serde_json::{Value, json};
 
 fn qt() -> Value {
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/qt_ciphers_errors.py"
-        ))
-        .output()
-        .expect("run tests/peers/qt_ciphers_errors.py");
-    assert!(
-        out.status.success(),
-        "qt_ciphers_errors.py (needs PyQt6: bash ci/python-env.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
+    ask_qt("qt_ciphers_errors.py", &[], b"").remove(0)
 }
 
 fn cipher(c: &SslCipher) -> Value {

@@ -5,28 +5,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::str::FromStr;
 
-use common::external::python;
+use common::external::ask_qt;
 use qsslsocket::*;
 
 type QtEnums = BTreeMap<String, BTreeMap<String, i32>>;
 
 fn qt_enums() -> QtEnums {
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/qt_enums.py"
-        ))
-        .output()
-        .expect("run tests/peers/qt_enums.py");
-    assert!(
-        out.status.success(),
-        "qt_enums.py (needs PyQt6: bash ci/python-env.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from qt_enums.py")
+    let answer = ask_qt("qt_enums.py", &[], b"").remove(0);
+    serde_json::from_value(answer).expect("{enum: {name: value}}")
 }
 
 /// Checks one enum; returns its variants that Qt does not have.

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::external::python;
+use common::external::{ask_qt, assert_same_fields};
 use openssl::dsa::Dsa;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
@@ -147,37 +145,12 @@ fn keys_load_and_encode_as_in_qt() {
             path.display()
         ));
     }
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/qt_keys.py"
-        ))
-        .args(&args)
-        .output()
-        .expect("run tests/peers/qt_keys.py");
-    assert!(
-        out.status.success(),
-        "qt_keys.py (needs PyQt6: bash ci/python-env.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let qt: Vec<Value> = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let qt = ask_qt("qt_keys.py", &args, b"");
     assert_eq!(qt.len(), cases.len());
-    let mut differences = Vec::new();
-    for ((what, data, algorithm, format, kind, pass), qt) in cases.iter().zip(&qt) {
-        let key = SslKey::new(data, *algorithm, *format, *kind, pass.as_bytes());
-        let ours = view(&key);
-        for (field, value) in ours.as_object().expect("object") {
-            if &qt[field] != value {
-                differences.push(format!(
-                    "{what}: {field}:\n  Qt:    {}\n  crate: {value}",
-                    qt[field]
-                ));
-            }
-        }
-    }
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_same_fields(cases.iter().zip(qt).map(
+        |((what, data, algorithm, format, kind, pass), qt)| {
+            let key = SslKey::new(data, *algorithm, *format, *kind, pass.as_bytes());
+            (what.clone(), view(&key), qt)
+        },
+    ));
 }

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::os::fd::IntoRawFd;
 use std::time::Duration;
 
-use common::peer::{Peer, acceptor, echo_lines, read_plain_line, tls_accept};
+use common::peer::{Peer, acceptor, echo_lines, echo_peer, read_plain_line, tls_accept};
 use common::pki::pki;
 use common::recorder::Recorder;
 use openssl::ssl::{SslConnector, SslMethod};
@@ -676,12 +676,7 @@ fn byte_totals_count_what_close_sends() {
 #[test]
 fn peek_copies_without_consuming() {
     let p = pki();
-    let acc = acceptor(&p.leaf, &[&p.intermediate], |_| {});
-    let peer = Peer::spawn(move |tcp, log| {
-        if let Some(s) = tls_accept(&acc, tcp, log) {
-            echo_lines(s, log);
-        }
-    });
+    let peer = echo_peer(&p.leaf, &[&p.intermediate]);
     let mut s = SslSocket::new();
     s.set_ca_certificates(vec![p.root.certificate()]);
     s.connect_to_host_encrypted("localhost", peer.port);

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use common::external::python;
+use common::external::ask_qt;
 use common::pki::{Eku, Spec, mint, pki};
 use qsslsocket::*;
 use serde_json::{Value, json};
@@ -154,29 +151,7 @@ fn verify_gives_qts_errors_in_qts_order() {
             "name": name, "chain": chain.iter().map(pem).collect::<Vec<_>>(), "host": host,
         })).collect::<Vec<_>>(),
     });
-    let mut child = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/peers/qt_verify.py"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tests/peers/qt_verify.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(spec.to_string().as_bytes())
-        .expect("write the cases");
-    let out = child.wait_with_output().expect("qt_verify.py");
-    assert!(
-        out.status.success(),
-        "qt_verify.py (needs PyQt6: bash ci/python-env.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let qt: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let qt = ask_qt("qt_verify.py", &[], spec.to_string().as_bytes()).remove(0);
 
     SslSocket::add_default_ca_certificate(p.root.certificate());
     let rfc_differences = differences(&cases, &qt);

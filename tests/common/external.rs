@@ -192,6 +192,16 @@ impl Proc {
         self.seen.iter().map(|(_, l)| l.clone()).collect()
     }
 
+    /// The lines printed on stdout so far.
+    pub fn stdout_lines(&mut self) -> Vec<String> {
+        self.drain();
+        self.seen
+            .iter()
+            .filter(|(s, _)| *s == Stream::Stdout)
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
     /// Everything printed so far, one line each, with the stream marked.
     pub fn transcript(&mut self) -> String {
         self.drain();
@@ -284,4 +294,50 @@ fn forward_lines(
             }
         }
     });
+}
+
+/// Asks the real Qt: runs `tests/peers/<script>` (a PyQt6 program) with `args` and `input` on
+/// its stdin, and returns its stdout as JSON values, one per line. Bounded by `PROC_TIMEOUT`;
+/// a failure panics with the script's output and how to install PyQt6.
+pub fn ask_qt(script: &str, args: &[String], input: &[u8]) -> Vec<serde_json::Value> {
+    let mut command = Command::new(python());
+    command
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/peers")
+                .join(script),
+        )
+        .args(args);
+    let mut proc = Proc::spawn(script, command);
+    proc.send(input);
+    proc.close_stdin();
+    let status = proc.wait_exit(PROC_TIMEOUT);
+    assert!(
+        status.success(),
+        "{script} (needs PyQt6: bash ci/python-env.sh) ended with {status}:\n{}",
+        proc.transcript()
+    );
+    proc.stdout_lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{script}: {e}: {l}")))
+        .collect()
+}
+
+/// Compares, field by field, what the crate answered (`ours`, a JSON object) with what Qt
+/// answered for each named case, and fails listing every difference.
+pub fn assert_same_fields(
+    cases: impl IntoIterator<Item = (String, serde_json::Value, serde_json::Value)>,
+) {
+    let mut differences = Vec::new();
+    for (what, ours, qt) in cases {
+        for (field, value) in ours.as_object().expect("an object") {
+            if &qt[field] != value {
+                differences.push(format!(
+                    "{what}: {field}:\n  Qt:    {}\n  crate: {value}",
+                    qt[field]
+                ));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
