@@ -571,7 +571,7 @@ fn demo_shows_the_self_signed_error_then_ignores_exactly_it_and_echoes() {
 fn connect_and_serve_talk_and_report_the_handshake() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("server.pem");
-    let (mut server, port) = serve(&["--max-connections", "4", "--write-cert", path(&cert)]);
+    let (mut server, port) = serve(&["--max-connections", "5", "--write-cert", path(&cert)]);
     let target = format!("127.0.0.1:{port}");
 
     // Not trusted: Qt's error, with depth and subject.
@@ -593,6 +593,11 @@ fn connect_and_serve_talk_and_report_the_handshake() {
         "progress line: {}",
         run.stderr
     );
+    // The same in JSON: the peer is still named, although the socket (as Qt's) forgets it once
+    // the failed connection is closed.
+    let v = qssl(&["connect", &target, "--json"]).expect(1).json();
+    assert_eq!(v["encrypted"], false);
+    assert_eq!(v["peer"], target);
 
     // Trusted through --ca, with a request; --json has no progress line.
     let run = qssl(&[
@@ -645,10 +650,11 @@ fn connect_and_serve_talk_and_report_the_handshake() {
 
     let events = serve_events(&mut server);
     let closed: Vec<&Value> = events.iter().filter(|e| e["event"] == "closed").collect();
-    assert_eq!(closed.len(), 4, "{events:?}");
+    assert_eq!(closed.len(), 5, "{events:?}");
     assert_eq!(closed[0]["handshake_ok"], false);
-    assert_eq!(closed[1]["handshake_ok"], true);
-    assert_eq!(closed[1]["byte_totals"]["plaintext_read"], 5);
+    assert_eq!(closed[1]["handshake_ok"], false);
+    assert_eq!(closed[2]["handshake_ok"], true);
+    assert_eq!(closed[2]["byte_totals"]["plaintext_read"], 5);
     let encrypted = events.iter().filter(|e| e["event"] == "encrypted").count();
     assert_eq!(encrypted, 3);
 }

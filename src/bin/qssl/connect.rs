@@ -3,6 +3,7 @@
 //! `verification_report()`), the session, the peer's chain, and optionally a request.
 
 use std::io::IsTerminal;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,9 @@ struct Shared {
     last_data: Option<Instant>,
     dialog: Option<Dialog>,
     starttls_error: Option<String>,
+    /// The peer once connected: the socket forgets it after `disconnected`, as Qt's does, and a
+    /// failed handshake still reports where it went.
+    peer: Option<(IpAddr, u16)>,
 }
 
 pub(crate) fn run(args: &ConnectArgs, json: bool) -> Outcome {
@@ -123,9 +127,12 @@ pub(crate) fn run(args: &ConnectArgs, json: bool) -> Outcome {
     }
     progress.clear();
     let snapshot = event_loop.socket(id).map(Snapshot::take);
-    let Some(snapshot) = snapshot else {
+    let Some(mut snapshot) = snapshot else {
         return Err(Failure::failed("the socket left the event loop"));
     };
+    if snapshot.peer.is_none() {
+        snapshot.peer = lock(&shared).peer;
+    }
     let starttls_error = lock(&shared).starttls_error.clone();
     if !json {
         for line in snapshot.lines() {
@@ -244,6 +251,10 @@ fn connect_slots(
             ev.note("           -> ignore_ssl_errors_list(these errors) (--ignore)");
             s.ignore_ssl_errors_list(errors);
         }
+    });
+    let seen = shared.clone();
+    socket.on_connected(move |s| {
+        lock(&seen).peer = s.peer_address().map(|a| (a, s.peer_port()));
     });
     let ev = events.clone();
     let shared = shared.clone();
