@@ -24,8 +24,6 @@ struct End {
     read: u64,
     /// `written` when close_notify went out.
     closed_at: Option<u64>,
-    /// The other end's close_notify was read.
-    peer_closed: bool,
     /// This end's outgoing stream was cut short: the other end got end of stream.
     cut: bool,
     /// A byte of this end's outgoing stream was altered on the way.
@@ -103,7 +101,6 @@ impl End {
             written: 0,
             read: 0,
             closed_at: None,
-            peer_closed: false,
             cut: false,
             tampered: false,
         }
@@ -129,6 +126,7 @@ fn step_handshakes(ends: &mut [End; 2]) {
 }
 
 fn write(ends: &mut [End; 2], side: usize, len: usize) {
+    let broken = broken(ends);
     let end = &mut ends[side];
     if !end.done || end.closed_at.is_some() || end.engine.failure().is_some() {
         return;
@@ -136,9 +134,12 @@ fn write(ends: &mut [End; 2], side: usize, len: usize) {
     let data: Vec<u8> = (0..len as u64)
         .map(|i| pattern(side, end.written + i))
         .collect();
-    if let Ok(n) = end.engine.write_plaintext(&data) {
-        assert!(n == len, "memory buffers take every byte: {n} of {len}");
-        end.written += n as u64;
+    match end.engine.write_plaintext(&data) {
+        Ok(n) => {
+            assert!(n == len, "memory buffers take every byte: {n} of {len}");
+            end.written += n as u64;
+        }
+        Err(f) => assert!(broken, "a write failed on an intact stream: {f:?}"),
     }
 }
 
@@ -166,12 +167,11 @@ fn read(ends: &mut [End; 2], side: usize, size: usize) -> bool {
         return false;
     }
     let broken = broken(ends);
+    let [client, server] = ends;
     let (reader, writer) = if side == 0 {
-        let (a, b) = ends.split_at_mut(1);
-        (&mut a[0], &b[0])
+        (client, &*server)
     } else {
-        let (a, b) = ends.split_at_mut(1);
-        (&mut b[0], &a[0])
+        (server, &*client)
     };
     let mut buf = vec![0u8; size];
     match reader.engine.read_plaintext(&mut buf) {
@@ -193,7 +193,6 @@ fn read(ends: &mut [End; 2], side: usize, size: usize) -> bool {
                 reader.read, closed_at,
                 "close_notify before the data sent ahead of it"
             );
-            reader.peer_closed = true;
             false
         }
         ReadOutcome::Truncated => {

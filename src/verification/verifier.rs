@@ -229,13 +229,11 @@ impl CertificateVerifier {
         let outcome = ctx.init(&store, leaf_x509, &intermediates, |c| {
             if !self.plain_context {
                 ffi::set_ssl_server_defaults(c);
+                ffi::param_mut(c).set_auth_level(default_security_level());
             }
             let param = ffi::param_mut(c);
             if let Some(t) = at {
                 param.set_time(t as _);
-            }
-            if !self.plain_context {
-                param.set_auth_level(default_security_level());
             }
             if let Some(depth) = self.max_depth {
                 param.set_depth(depth);
